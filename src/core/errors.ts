@@ -1,0 +1,43 @@
+/**
+ * Every way a sync can fail, as a reason an operator can act on. `retryable` says whether running the same
+ * event again can succeed without anyone changing anything.
+ */
+export type SyncErrorReason =
+  /** The event payload is unusable (check the blueprint projection). */
+  | 'invalid-event'
+  /** A policy breaks a rule; the message names the field and the fix. Nothing was sent to Auth0. */
+  | 'invalid-policy'
+  /** The resulting metadata would break Auth0's limits (25 keys, 255 characters). Nothing was sent. */
+  | 'metadata-limits'
+  /** A required setting is missing or malformed. */
+  | 'configuration'
+  /** Auth0 refused the client credentials. */
+  | 'auth0-credentials'
+  /** The Auth0 application lacks a scope. */
+  | 'auth0-forbidden'
+  /** The Organization does not exist in this Auth0 tenant. */
+  | 'organization-not-found'
+  /** Auth0 rejected the request as malformed. */
+  | 'auth0-rejected'
+  /** Auth0 was rate-limited, down or unreachable even after retries. */
+  | 'auth0-unavailable'
+  /** The Content Lake could not be queried. */
+  | 'content-lake-unavailable'
+
+export class SyncError extends Error {
+  override readonly name = 'SyncError'
+  readonly reason: SyncErrorReason
+  readonly retryable: boolean
+  readonly organizationId: string | undefined
+
+  constructor(
+    reason: SyncErrorReason,
+    message: string,
+    options: { retryable?: boolean; organizationId?: string | undefined; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.reason = reason
+    this.retryable = options.retryable ?? false
+    this.organizationId = options.organizationId
+  }
+}

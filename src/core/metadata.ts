@@ -1,0 +1,123 @@
+/**
+ * The access-metadata format this project writes to an Auth0 Organization: the keys it owns, how a grant is
+ * encoded into them, and how they are read back (by the function, the Auth0 Action, the Studio and the tests).
+ *
+ * | key                     | value                                                        |
+ * |-------------------------|--------------------------------------------------------------|
+ * | `plan`                  | plan key, default `"free"`                                   |
+ * | `role`                  | role slug, default `"member"`                                |
+ * | `contentTags`           | JSON array string of the distinct tags, sorted               |
+ * | `sanityPolicyId`        | `_id` of the accessPolicy that wrote the keys (ownership)    |
+ * | `sanityPolicyRev`       | `_rev` of that policy revision                               |
+ * | `sanityPolicyUpdatedAt` | `_updatedAt` of that revision (orders writes, never go back) |
+ *
+ * Every other key on the Organization belongs to someone else and is carried through each write untouched.
+ */
+import { type Metadata, preview } from './auth0-rules.ts'
+
+export const DEFAULT_PLAN = 'free'
+export const DEFAULT_ROLE = 'member'
+
+export const OWNED_KEYS = [
+  'plan',
+  'role',
+  'contentTags',
+  'sanityPolicyId',
+  'sanityPolicyRev',
+  'sanityPolicyUpdatedAt',
+] as const
+export type OwnedKey = (typeof OWNED_KEYS)[number]
+export type OwnedMetadata = Readonly<Record<OwnedKey, string>>
+
+const owned: ReadonlySet<string> = new Set(OWNED_KEYS)
+export const isOwnedKey = (key: string): key is OwnedKey => owned.has(key)
+
+/** What a published, active policy grants its organization, already validated. */
+export interface Grant {
+  readonly policyId: string
+  readonly rev: string
+  readonly updatedAt: string
+  readonly plan: string
+  readonly role: string
+  readonly contentTags: readonly string[]
+}
+
+/** Distinct tags in a stable order (UTF-16 code unit order, the same in every runtime and locale). */
+export function normalizeTags(tags: readonly string[]): string[] {
+  return [...new Set(tags)].sort()
+}
+
+export function encodeContentTags(tags: readonly string[]): string {
+  return JSON.stringify(normalizeTags(tags))
+}
+
+export function decodeContentTags(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined
+  try {
+    const parsed: unknown = JSON.parse(value)
+    return Array.isArray(parsed) && parsed.every((tag) => typeof tag === 'string') ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function encodeGrant(grant: Grant): OwnedMetadata {
+  return {
+    plan: grant.plan,
+    role: grant.role,
+    contentTags: encodeContentTags(grant.contentTags),
+    sanityPolicyId: grant.policyId,
+    sanityPolicyRev: grant.rev,
+    sanityPolicyUpdatedAt: grant.updatedAt,
+  }
+}
+
+/** Splits an Organization's metadata into the keys this project owns and everyone else's. */
+export function splitMetadata(metadata: Metadata): { owned: Partial<Record<OwnedKey, string>>; foreign: Metadata } {
+  const ownedPart: Partial<Record<OwnedKey, string>> = {}
+  const foreign: Record<string, string> = {}
+  for (const [key, value] of Object.entries(metadata)) {
+    if (isOwnedKey(key)) ownedPart[key] = value
+    else foreign[key] = value
+  }
+  return { owned: ownedPart, foreign }
+}
+
+/** Who wrote the owned keys, if this project did. */
+export interface Stamp {
+  readonly policyId: string
+  readonly rev: string | undefined
+  readonly updatedAt: string | undefined
+}
+
+export function readStamp(metadata: Metadata): Stamp | undefined {
+  const policyId = metadata.sanityPolicyId
+  if (!policyId) return undefined
+  return { policyId, rev: metadata.sanityPolicyRev, updatedAt: metadata.sanityPolicyUpdatedAt }
+}
+
+/** The access claims an app may rely on, read back from metadata; undefined when this project granted nothing. */
+export interface AccessClaims {
+  readonly plan: string
+  readonly role: string
+  readonly contentTags: readonly string[]
+}
+
+export function decodeAccess(metadata: Metadata): AccessClaims | undefined {
+  if (!readStamp(metadata)) return undefined
+  const contentTags = decodeContentTags(metadata.contentTags)
+  if (!metadata.plan || !metadata.role || !contentTags) return undefined
+  return { plan: metadata.plan, role: metadata.role, contentTags }
+}
+
+/** True when both maps hold exactly the same pairs. */
+export function sameMetadata(a: Metadata, b: Metadata): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && b[key] === a[key])
+}
+
+export function describeKeys(metadata: Metadata): string {
+  return Object.keys(metadata)
+    .map((key) => preview(key, 30))
+    .join(', ')
+}

@@ -1,0 +1,160 @@
+/**
+ * The imperative shell around the planner: load the state, decide, write. Shared by the Sanity Function and
+ * every later entry point (reconcile CLI, scheduled repair), so there is one sync path to trust.
+ */
+import type { OrganizationId } from './core/auth0-rules.ts'
+import { SyncError } from './core/errors.ts'
+import { parsePolicyEvent } from './core/event.ts'
+import { type Plan, planOrganization } from './core/planner.ts'
+import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
+import type { OrganizationsGateway } from './gateways/auth0.ts'
+import type { PolicyStore } from './gateways/sanity.ts'
+
+export interface SyncDeps {
+  readonly policies: PolicyStore
+  readonly organizations: OrganizationsGateway
+}
+
+export type OrganizationResult =
+  | {
+      readonly organizationId: OrganizationId
+      readonly outcome: 'granted' | 'revoked' | 'unchanged'
+      readonly plan: Plan
+    }
+  | { readonly organizationId: OrganizationId; readonly outcome: 'failed'; readonly error: SyncError }
+
+/** How the changed policy fared, in the words an editor would use. */
+export type PolicyOutcome = 'synced' | 'unchanged' | 'revoked' | 'conflict' | 'skipped' | 'failed'
+
+export interface SyncReport {
+  readonly policyId: string | undefined
+  readonly revision: string | undefined
+  readonly outcome: PolicyOutcome
+  readonly organizations: readonly OrganizationResult[]
+  /** Set when anything failed; the function throws it so the invocation fails visibly. */
+  readonly error: SyncError | undefined
+  readonly notes: readonly string[]
+}
+
+/** Handles one document event. Never throws a SyncError: failures are in the report (and `report.error`). */
+export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<SyncReport> {
+  const parsed = parsePolicyEvent(data)
+  if (!parsed.ok) {
+    const error = new SyncError('invalid-event', `Event not processed: ${formatIssues(parsed.issues)}`)
+    return failedReport(data, error)
+  }
+  const event = parsed.value
+  const notes: string[] = []
+  if (event.skippedPreviousOrganizationId !== undefined) {
+    notes.push(`previous auth0OrganizationId is not an Auth0 Organization ID, so it was never synced: skipped`)
+  }
+  const base = { policyId: event.policyId, revision: event.revision, notes }
+  if (event.organizationIds.length === 0) {
+    return { ...base, outcome: 'skipped', organizations: [], error: undefined }
+  }
+
+  let state: Awaited<ReturnType<PolicyStore['load']>>
+  try {
+    state = await deps.policies.load(event.policyId, event.organizationIds)
+  } catch (error) {
+    return { ...base, outcome: 'failed', organizations: [], error: asSyncError(error) }
+  }
+  if (state.subject) {
+    const subject = parsePolicy(state.subject)
+    if (!subject.ok) {
+      const error = new SyncError(
+        'invalid-policy',
+        `Policy ${event.policyId} was not synced (nothing was sent to Auth0): ${formatIssues(subject.issues)}`,
+      )
+      return { ...base, outcome: 'failed', organizations: [], error }
+    }
+  }
+
+  const organizations: OrganizationResult[] = []
+  for (const organizationId of event.organizationIds) {
+    organizations.push(await reconcileOrganization(organizationId, state.claimants, deps.organizations))
+  }
+  const failures = organizations.flatMap((result) => (result.outcome === 'failed' ? [result.error] : []))
+  return {
+    ...base,
+    outcome: policyOutcome(event.policyId, state.subject, organizations),
+    organizations,
+    error: combine(failures),
+  }
+}
+
+/** Brings one Organization in line with the Content Lake: one read, at most one write. */
+export async function reconcileOrganization(
+  organizationId: OrganizationId,
+  claimants: readonly PolicySource[],
+  organizations: OrganizationsGateway,
+): Promise<OrganizationResult> {
+  try {
+    const observed = await organizations.readMetadata(organizationId)
+    const plan = planOrganization({ organizationId, claimants, observed })
+    if (plan.action === 'reject') {
+      const who = plan.policyId ? `policy ${plan.policyId}` : 'a policy'
+      const message = `Organization ${organizationId} was not updated (${who}): ${formatIssues(plan.issues)}`
+      return { organizationId, outcome: 'failed', error: new SyncError(plan.reason, message, { organizationId }) }
+    }
+    if (plan.action === 'none') return { organizationId, outcome: 'unchanged', plan }
+    await organizations.replaceMetadata(organizationId, plan.metadata)
+    return { organizationId, outcome: plan.change === 'grant' ? 'granted' : 'revoked', plan }
+  } catch (error) {
+    return { organizationId, outcome: 'failed', error: asSyncError(error) }
+  }
+}
+
+function policyOutcome(
+  policyId: string,
+  subject: PolicySource | null,
+  results: readonly OrganizationResult[],
+): PolicyOutcome {
+  if (results.some((result) => result.outcome === 'failed')) return 'failed'
+  const plans = results.flatMap((result) => (result.outcome === 'failed' ? [] : [result.plan]))
+  if (subject?.status === 'active' && plans.some((plan) => plan.conflicts.includes(policyId))) return 'conflict'
+  if (results.some((result) => result.outcome === 'granted')) return 'synced'
+  if (results.some((result) => result.outcome === 'revoked')) return 'revoked'
+  return 'unchanged'
+}
+
+function combine(errors: readonly SyncError[]): SyncError | undefined {
+  const [first] = errors
+  if (!first || errors.length === 1) return first
+  return new SyncError(first.reason, errors.map((error) => error.message).join(' | '), {
+    retryable: errors.every((error) => error.retryable),
+    cause: errors,
+  })
+}
+
+function asSyncError(error: unknown): SyncError {
+  if (error instanceof SyncError) return error
+  throw error
+}
+
+function failedReport(data: unknown, error: SyncError): SyncReport {
+  const id = (data as { _id?: unknown } | null)?._id
+  return {
+    policyId: typeof id === 'string' ? id : undefined,
+    revision: undefined,
+    outcome: 'failed',
+    organizations: [],
+    error,
+    notes: [],
+  }
+}
+
+/** One line per organization, for function logs. Contains IDs and outcomes only: no metadata values, no secrets. */
+export function describeReport(report: SyncReport): string[] {
+  const lines = [`policy ${report.policyId ?? '?'}${report.revision ? `@${report.revision}` : ''}: ${report.outcome}`]
+  for (const result of report.organizations) {
+    if (result.outcome === 'failed') lines.push(`  ${result.organizationId}: failed (${result.error.reason})`)
+    else {
+      const why = result.plan.action === 'none' ? ` (${result.plan.reason})` : ''
+      const conflicts = result.plan.conflicts.length > 0 ? `; also claimed by ${result.plan.conflicts.join(', ')}` : ''
+      lines.push(`  ${result.organizationId}: ${result.outcome}${why}${conflicts}`)
+    }
+  }
+  for (const note of report.notes) lines.push(`  note: ${note}`)
+  return lines
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest'
+import { isOrganizationId } from '../../src/core/auth0-rules.ts'
+import { parsePolicyEvent } from '../../src/core/event.ts'
+import { type Issue, parsePolicy } from '../../src/core/policy.ts'
+import { policySource } from '../support/policies.ts'
+
+const activePolicy = policySource()
+
+function issuesOf(source: unknown): Issue[] {
+  const parsed = parsePolicy(source)
+  return parsed.ok ? [] : parsed.issues
+}
+
+describe('parsePolicy', () => {
+  it('turns an active policy into a grant', () => {
+    const parsed = parsePolicy(activePolicy)
+    expect(parsed).toEqual({
+      ok: true,
+      value: {
+        id: 'policy-acme',
+        createdAt: '2026-02-01T10:00:00Z',
+        organizationId: 'org_acme123',
+        grant: {
+          policyId: 'policy-acme',
+          rev: 'r1',
+          updatedAt: '2026-02-01T10:00:00Z',
+          plan: 'pro',
+          role: 'editor',
+          contentTags: ['docs', 'reports'],
+        },
+      },
+    })
+  })
+
+  it('defaults plan to "free", role to "member" and tags to none', () => {
+    const parsed = parsePolicy({ ...activePolicy, plan: null, role: null, roleRef: null, allowedContentTags: null })
+    expect(parsed.ok && parsed.value.grant).toMatchObject({ plan: 'free', role: 'member', contentTags: [] })
+  })
+
+  it('grants nothing for any status other than "active"', () => {
+    for (const status of ['archived', 'Active', '', null, undefined, 1]) {
+      const parsed = parsePolicy({ ...activePolicy, status, allowedContentTags: [1, 2] })
+      expect(parsed.ok && parsed.value.grant).toBeUndefined()
+    }
+  })
+
+  it.each([
+    ['auth0OrganizationId', { auth0OrganizationId: 'acme' }, /not an Auth0 Organization ID/],
+    ['auth0OrganizationId', { auth0OrganizationId: 'org_x/../../clients' }, /not an Auth0 Organization ID/],
+    ['auth0OrganizationId', { auth0OrganizationId: 'org_x\r\nX-Injected: 1' }, /not an Auth0 Organization ID/],
+    ['auth0OrganizationId', { auth0OrganizationId: 42 }, /must be a string/],
+    ['auth0OrganizationId', { auth0OrganizationId: undefined }, /active policy needs/],
+    ['allowedContentTags', { allowedContentTags: 'docs' }, /must be a list/],
+    ['allowedContentTags[1]', { allowedContentTags: ['docs', 7] }, /must be text, got a number/],
+    ['allowedContentTags[0]', { allowedContentTags: [''] }, /must not be empty/],
+    ['allowedContentTags[0]', { allowedContentTags: ['a\u0000b'] }, /control characters/],
+    [
+      'allowedContentTags',
+      { allowedContentTags: Array.from({ length: 40 }, (_, i) => `tag-${i}`) },
+      /Auth0 allows 255/,
+    ],
+    ['plan', { plan: ['pro'] }, /must be text, got an array/],
+    ['plan', { plan: 'p'.repeat(256) }, /256 characters/],
+    ['role', { role: null, roleRef: 'role-deleted' }, /does not exist or is not published/],
+    ['role', { role: { current: 'x' } }, /must be text/],
+    ['_rev', { _rev: undefined }, /non-empty string/],
+  ])('names the field %s', (field, patch, message) => {
+    const issues = issuesOf({ ...activePolicy, ...patch })
+    expect(issues).toContainEqual({ field, message: expect.stringMatching(message) })
+  })
+
+  it('rejects things that are not documents', () => {
+    for (const value of [null, 'policy', [activePolicy], 3]) {
+      expect(issuesOf(value)).toEqual([{ field: 'document', message: expect.any(String) }])
+    }
+  })
+
+  it('keeps unicode tags intact', () => {
+    const tags = ['økonomi', '研究', 'café-☕', '👩🏽‍💻']
+    const parsed = parsePolicy({ ...activePolicy, allowedContentTags: tags })
+    expect(parsed.ok && parsed.value.grant?.contentTags).toEqual(tags)
+  })
+})
+
+describe('organization IDs', () => {
+  it('accepts only org_ followed by letters and digits', () => {
+    expect(isOrganizationId('org_W7m2K9aQpL3xZ1vB')).toBe(true)
+    for (const id of [
+      'org_',
+      'org-abc',
+      'ORG_abc',
+      'org_abc?x=1',
+      'org_abc#',
+      ' org_abc',
+      'org_ä',
+      `org_${'a'.repeat(65)}`,
+    ]) {
+      expect(isOrganizationId(id)).toBe(false)
+    }
+  })
+})
+
+describe('parsePolicyEvent', () => {
+  it('collects the current and previous organization once each', () => {
+    const parsed = parsePolicyEvent({
+      _id: 'p',
+      operation: 'update',
+      auth0OrganizationId: 'org_new',
+      previousOrganizationId: 'org_old',
+    })
+    expect(parsed.ok && parsed.value.organizationIds).toEqual(['org_new', 'org_old'])
+    const same = parsePolicyEvent({ _id: 'p', auth0OrganizationId: 'org_a', previousOrganizationId: 'org_a' })
+    expect(same.ok && same.value.organizationIds).toEqual(['org_a'])
+  })
+
+  it('fails on an unsafe current organization ID and skips an unsafe previous one', () => {
+    const bad = parsePolicyEvent({ _id: 'p', auth0OrganizationId: '../../x' })
+    expect(bad.ok).toBe(false)
+    expect(!bad.ok && bad.issues[0]?.field).toBe('auth0OrganizationId')
+    const skipped = parsePolicyEvent({ _id: 'p', auth0OrganizationId: 'org_a', previousOrganizationId: 'nope' })
+    expect(skipped.ok && skipped.value).toMatchObject({
+      organizationIds: ['org_a'],
+      skippedPreviousOrganizationId: 'nope',
+    })
+  })
+
+  it('requires a document ID and a known operation', () => {
+    const parsed = parsePolicyEvent({ operation: 'publish' })
+    expect(!parsed.ok && parsed.issues.map((issue) => issue.field)).toEqual(['_id', 'operation'])
+  })
+})
