@@ -59,7 +59,9 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
   } catch (error) {
     return { ...base, outcome: 'failed', organizations: [], error: asSyncError(error) }
   }
-  if (state.subject) {
+  // An invalid policy stops the whole event before Auth0 is contacted. One that names no organization any more
+  // has nothing to grant: its old organization is still revoked below.
+  if (state.subject?.auth0OrganizationId != null) {
     const subject = parsePolicy(state.subject)
     if (!subject.ok) {
       const error = new SyncError(
@@ -70,6 +72,9 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
     }
   }
 
+  if (state.subject?.status === 'active' && state.subject.auth0OrganizationId == null) {
+    notes.push('policy is active but names no auth0OrganizationId: it grants nothing until one is set')
+  }
   const organizations: OrganizationResult[] = []
   for (const organizationId of event.organizationIds) {
     organizations.push(await reconcileOrganization(organizationId, state.claimants, deps.organizations))

@@ -8,12 +8,14 @@
  * | `role`                  | role slug, default `"member"`                                |
  * | `contentTags`           | JSON array string of the distinct tags, sorted               |
  * | `sanityPolicyId`        | `_id` of the accessPolicy that wrote the keys (ownership)    |
- * | `sanityPolicyRev`       | `_rev` of that policy revision                               |
+ * | `sanityPolicyRev`       | `_rev` of the revision that last changed the access keys     |
  * | `sanityPolicyUpdatedAt` | `_updatedAt` of that revision (orders writes, never go back) |
  *
  * Every other key on the Organization belongs to someone else and is carried through each write untouched.
+ * A revision that changes none of the access keys (a title edit) is not written: the stamp keeps naming the
+ * revision Auth0's values came from.
  */
-import { type Metadata, preview } from './auth0-rules.ts'
+import type { Metadata } from './auth0-rules.ts'
 
 export const DEFAULT_PLAN = 'free'
 export const DEFAULT_ROLE = 'member'
@@ -28,6 +30,9 @@ export const OWNED_KEYS = [
 ] as const
 export type OwnedKey = (typeof OWNED_KEYS)[number]
 export type OwnedMetadata = Readonly<Record<OwnedKey, string>>
+
+/** The keys apps read. The others are bookkeeping: which policy revision last changed these. */
+export const ACCESS_KEYS = ['plan', 'role', 'contentTags'] as const satisfies readonly OwnedKey[]
 
 const owned: ReadonlySet<string> = new Set(OWNED_KEYS)
 export const isOwnedKey = (key: string): key is OwnedKey => owned.has(key)
@@ -108,16 +113,4 @@ export function decodeAccess(metadata: Metadata): AccessClaims | undefined {
   const contentTags = decodeContentTags(metadata.contentTags)
   if (!metadata.plan || !metadata.role || !contentTags) return undefined
   return { plan: metadata.plan, role: metadata.role, contentTags }
-}
-
-/** True when both maps hold exactly the same pairs. */
-export function sameMetadata(a: Metadata, b: Metadata): boolean {
-  const keys = Object.keys(a)
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && b[key] === a[key])
-}
-
-export function describeKeys(metadata: Metadata): string {
-  return Object.keys(metadata)
-    .map((key) => preview(key, 30))
-    .join(', ')
 }

@@ -5,7 +5,7 @@
  * at the event that woke it, so late, duplicated and reordered events all converge to the same state.
  */
 import { type Metadata, metadataProblems, type OrganizationId } from './auth0-rules.ts'
-import { encodeGrant, type Grant, readStamp, sameMetadata, splitMetadata } from './metadata.ts'
+import { ACCESS_KEYS, encodeGrant, type Grant, readStamp, splitMetadata } from './metadata.ts'
 import { ACTIVE_STATUS, type Issue, type PolicySource, parsePolicy } from './policy.ts'
 
 export interface OrganizationState {
@@ -71,8 +71,11 @@ export function planOrganization(state: OrganizationState): Plan {
   if (stamp?.policyId === owner.policyId && isNewer(stamp.updatedAt, owner.updatedAt)) {
     return { ...base, action: 'none', reason: 'newer-in-auth0' }
   }
-  const metadata: Metadata = { ...foreign, ...encodeGrant(owner) }
-  if (sameMetadata(metadata, observed)) return { ...base, action: 'none', reason: 'in-sync' }
+  const desired = encodeGrant(owner)
+  if (stamp?.policyId === owner.policyId && ACCESS_KEYS.every((key) => observed[key] === desired[key])) {
+    return { ...base, action: 'none', reason: 'in-sync' }
+  }
+  const metadata: Metadata = { ...foreign, ...desired }
   const problems = metadataProblems(metadata)
   if (problems.length > 0) {
     const issues = problems.map((message) => ({ field: 'auth0 metadata', message }))

@@ -8,7 +8,6 @@ import {
   encodeGrant,
   type Grant,
   OWNED_KEYS,
-  sameMetadata,
   splitMetadata,
 } from '../../src/core/metadata.ts'
 
@@ -59,12 +58,6 @@ describe('metadata codec', () => {
   it('decodes access claims only from metadata this project wrote', () => {
     expect(decodeAccess(encodeGrant(grant))).toEqual({ plan: 'pro', role: 'editor', contentTags: ['docs', 'reports'] })
     expect(decodeAccess({ plan: 'pro', role: 'editor', contentTags: '[]' })).toBeUndefined()
-  })
-
-  it('compares metadata maps by their pairs, not their key order', () => {
-    expect(sameMetadata({ a: '1', b: '2' }, { b: '2', a: '1' })).toBe(true)
-    expect(sameMetadata({ a: '1' }, { a: '1', b: '2' })).toBe(false)
-    expect(sameMetadata({ a: '1' }, { a: '2' })).toBe(false)
   })
 })
 

@@ -32,6 +32,11 @@ describe('planOrganization', () => {
     expect(plan([acme], { ...foreign, ...acmeMetadata })).toMatchObject({ action: 'none', reason: 'in-sync' })
   })
 
+  it('does not rewrite for a revision that changes no access key (a title edit)', () => {
+    const retitled = policySource({ _rev: 'r2', _updatedAt: '2026-02-02T10:00:00Z' })
+    expect(plan([retitled], { ...foreign, ...acmeMetadata })).toMatchObject({ action: 'none', reason: 'in-sync' })
+  })
+
   it('revokes: removes every owned key, keeps the rest', () => {
     const result = plan([], { ...foreign, ...acmeMetadata })
     expect(result).toMatchObject({ action: 'write', change: 'revoke', metadata: foreign })
