@@ -16,8 +16,8 @@ export const SYNC_FUNCTION = defineDocumentFunction({
   // Deployed functions run on Node 24; pinned so a platform default change cannot surprise us.
   runtime: 'nodejs24.x',
   memory: 1,
-  // Room for the SDK's rate-limit waits (Retry-After / X-RateLimit-Reset) on a read and a write per organization.
-  timeout: 60,
+  // Room for the SDK's rate-limit waits (it honours Retry-After / X-RateLimit-Reset, each wait capped at 60 s).
+  timeout: 120,
   event: {
     on: ['create', 'update', 'delete'],
     filter: '_type == "accessPolicy" && (defined(auth0OrganizationId) || defined(before().auth0OrganizationId))',

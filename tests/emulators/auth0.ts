@@ -1,0 +1,602 @@
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { STATUS_CODES } from 'node:http'
+import { createServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { ensureTestCertificate } from './tls.ts'
+
+// Test-only emulator of the slice of the Auth0 Management API this project uses, reached by the unmodified `auth0`
+// SDK over HTTPS at `localhost:PORT` (the certificate is trusted through NODE_EXTRA_CA_CERTS, see tests/setup).
+
+export interface Auth0ClientConfig {
+  clientId: string
+  clientSecret: string
+  scopes: string[]
+}
+
+export interface Auth0Organization {
+  id: string
+  name: string
+  display_name?: string
+  branding?: Record<string, unknown>
+  metadata?: Record<string, string>
+}
+
+/** Token bucket: `capacity` requests at once, refilled continuously at `refillPerMinute` (emulated minutes). */
+export interface Bucket {
+  capacity: number
+  refillPerMinute: number
+}
+
+export interface Auth0EmulatorOptions {
+  clients?: Auth0ClientConfig[]
+  organizations?: Auth0Organization[]
+  /** `expires_in` of issued tokens, in real seconds (not scaled). Default 86400. */
+  tokenTtlSeconds?: number
+  /** Rate limits per class: read = GET, write = any other method, on /api/v2 only. Default: both off. */
+  rateLimits?: { read?: Bucket | false; write?: Bucket | false }
+  /** Speeds up bucket refill: 60 makes an emulated minute last one real second. Default 1. */
+  timeScale?: number
+}
+
+export interface FaultSpec {
+  method?: string
+  /** Exact pathname (no query string) or a RegExp tested against it. */
+  path?: string | RegExp
+  /** How many matching requests this fault applies to. Default 1; Infinity = every time. */
+  times?: number
+  status?: number
+  headers?: Record<string, string>
+  /** Response body for a status fault (a string is sent verbatim). Default: Auth0's error body for the status. */
+  body?: unknown
+  delayMs?: number
+  /** Destroy the socket without answering (connection reset). */
+  reset?: boolean
+  /** Never answer (until close()). */
+  hang?: boolean
+}
+
+export interface LoggedRequest {
+  method: string
+  path: string
+  query: Record<string, string>
+  /** Response status; 0 when no response was sent (reset, hang). */
+  status: number
+  /** Arrival time, ms since epoch. */
+  at: number
+  /** Parsed body. Token requests keep only grant_type, client_id and audience. */
+  body: unknown
+  clientId?: string
+  /** Which injected fault handled this request, e.g. 'status:429', 'reset', 'hang', 'delay:200'. */
+  fault?: string
+}
+
+export interface RequestFilter {
+  method?: string
+  path?: string | RegExp
+}
+
+export interface Auth0Emulator {
+  /** `localhost:PORT`, for `new ManagementClient({ domain })`. */
+  readonly domain: string
+  /** `https://localhost:PORT`. */
+  readonly baseUrl: string
+  readonly port: number
+  readonly requests: LoggedRequest[]
+  injectFault(fault: FaultSpec): void
+  clearFaults(): void
+  /** Every token issued so far is rejected with 401 from now on. */
+  revokeTokens(): void
+  getOrganization(id: string): Auth0Organization | undefined
+  putOrganization(org: Auth0Organization): void
+  deleteOrganization(id: string): boolean
+  listOrganizations(): Auth0Organization[]
+  clearRequests(): void
+  filterRequests(filter?: RequestFilter): LoggedRequest[]
+  count(filter?: RequestFilter): number
+  close(): Promise<void>
+}
+
+export const DEFAULT_CLIENT: Auth0ClientConfig = {
+  clientId: 'test-client-id',
+  clientSecret: 'test-client-secret',
+  scopes: ['read:organizations', 'update:organizations'],
+}
+
+/** Rate-limit headers reported for a class whose limit is off: a nominal bucket that never runs dry. */
+const UNLIMITED = 1000
+const MAX_METADATA_KEYS = 25
+const MAX_METADATA_LENGTH = 255
+const UPDATE_FIELDS = new Set([
+  'name',
+  'display_name',
+  'branding',
+  'metadata',
+  'token_quota',
+  'third_party_client_access',
+  'is_app_entitlement_active',
+])
+
+interface IssuedToken {
+  clientId: string
+  scopes: string[]
+  expiresAt: number
+  revoked: boolean
+}
+
+interface ActiveFault {
+  spec: FaultSpec
+  remaining: number
+}
+
+interface BucketState {
+  capacity: number
+  perMs: number
+  tokens: number
+  updatedAt: number
+}
+
+class HttpError extends Error {
+  status: number
+  body: unknown
+  constructor(status: number, body: unknown) {
+    super(typeof body === 'object' && body !== null && 'message' in body ? String(body.message) : String(status))
+    this.status = status
+    this.body = body
+  }
+}
+
+function apiError(status: number, message: string, errorCode?: string, extra?: Record<string, unknown>): HttpError {
+  const body = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...extra }
+  return new HttpError(status, errorCode === undefined ? body : { ...body, errorCode })
+}
+
+function invalidBody(problem: string): HttpError {
+  return apiError(400, `Payload validation error: ${problem}`, 'invalid_body')
+}
+
+function errorCodeFor(status: number): string | undefined {
+  const codes: Record<number, string> = { 429: 'too_many_requests', 404: 'not_found', 400: 'invalid_body' }
+  return codes[status]
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'array'
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number'
+  return typeof value
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return jsonType(value) === 'object'
+}
+
+function matches(filter: RequestFilter, method: string, path: string): boolean {
+  if (filter.method !== undefined && filter.method.toUpperCase() !== method) return false
+  if (filter.path === undefined) return true
+  return typeof filter.path === 'string' ? filter.path === path : filter.path.test(path)
+}
+
+/** Validates a PATCH /organizations/{id} body the way Auth0 does (400 invalid_body) and returns it typed. */
+function validateUpdate(body: unknown): Record<string, unknown> {
+  if (!isRecord(body)) throw invalidBody(`'Expected type object but found type ${jsonType(body)}'.`)
+  const extra = Object.keys(body).filter((key) => !UPDATE_FIELDS.has(key))
+  if (extra.length > 0) throw invalidBody(`'Additional properties not allowed: ${extra.join(',')}'.`)
+  const { name, display_name: displayName, branding, metadata } = body
+  if (name !== undefined) {
+    if (typeof name !== 'string')
+      throw invalidBody(`'Expected type string but found type ${jsonType(name)}' on property name.`)
+    if (name.length > 50) throw invalidBody(`'String is too long (${name.length} chars), maximum 50' on property name.`)
+    if (!/^[a-z0-9_-]+$/.test(name))
+      throw invalidBody(`'String does not match pattern ^[a-z0-9_-]+$: ${name}' on property name.`)
+  }
+  if (displayName !== undefined) {
+    if (typeof displayName !== 'string')
+      throw invalidBody(`'Expected type string but found type ${jsonType(displayName)}' on property display_name.`)
+    if (displayName.length > MAX_METADATA_LENGTH)
+      throw invalidBody(`'String is too long (${displayName.length} chars), maximum 255' on property display_name.`)
+  }
+  if (branding !== undefined && !isRecord(branding))
+    throw invalidBody(`'Expected type object but found type ${jsonType(branding)}' on property branding.`)
+  if (metadata !== undefined) {
+    if (!isRecord(metadata))
+      throw invalidBody(`'Expected type object but found type ${jsonType(metadata)}' on property metadata.`)
+    const keys = Object.keys(metadata)
+    if (keys.length > MAX_METADATA_KEYS)
+      throw invalidBody(`'Too many properties (${keys.length}), maximum ${MAX_METADATA_KEYS}' on property metadata.`)
+    for (const key of keys) {
+      if (key.length > MAX_METADATA_LENGTH)
+        throw invalidBody(`'Property name is too long (${key.length} chars), maximum 255' on property metadata.`)
+      const value = metadata[key]
+      if (value !== null && typeof value !== 'string')
+        throw invalidBody(`'Expected type string but found type ${jsonType(value)}' on property metadata.${key}.`)
+      if (typeof value === 'string' && value.length > MAX_METADATA_LENGTH)
+        throw invalidBody(`'String is too long (${value.length} chars), maximum 255' on property metadata.${key}.`)
+    }
+  }
+  return body
+}
+
+function parseBody(raw: string, contentType: string): unknown {
+  if (raw.length === 0) return undefined
+  if (contentType.startsWith('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw))
+  try {
+    return JSON.parse(raw) as unknown
+  } catch {
+    return raw
+  }
+}
+
+export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Promise<Auth0Emulator> {
+  const { cert, key } = await ensureTestCertificate()
+  const clients = options.clients ?? [DEFAULT_CLIENT]
+  const tokenTtlSeconds = options.tokenTtlSeconds ?? 86_400
+  const timeScale = options.timeScale ?? 1
+  const organizations = new Map<string, Auth0Organization>()
+  for (const org of options.organizations ?? []) organizations.set(org.id, structuredClone(org))
+  const tokens = new Map<string, IssuedToken>()
+  const faults: ActiveFault[] = []
+  const requests: LoggedRequest[] = []
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  const buckets = {
+    read: makeBucket(options.rateLimits?.read),
+    write: makeBucket(options.rateLimits?.write),
+  }
+  let domain = ''
+
+  function makeBucket(config: Bucket | false | undefined): BucketState | undefined {
+    if (!config) return undefined
+    const perMs = (config.refillPerMinute * timeScale) / 60_000
+    return { capacity: config.capacity, perMs, tokens: config.capacity, updatedAt: Date.now() }
+  }
+
+  function refill(bucket: BucketState, now: number): void {
+    bucket.tokens = Math.min(bucket.capacity, bucket.tokens + (now - bucket.updatedAt) * bucket.perMs)
+    bucket.updatedAt = now
+  }
+
+  /** Headers describing the bucket right now; x-ratelimit-reset is when it will be full again (epoch seconds). */
+  function rateLimitHeaders(bucket: BucketState | undefined): Record<string, string> {
+    const now = Date.now()
+    // A full bucket reports a reset in the past (floor), so the SDK's retry falls back to its own backoff.
+    if (!bucket) {
+      const nowSeconds = String(Math.floor(now / 1000))
+      return {
+        'x-ratelimit-limit': `${UNLIMITED}`,
+        'x-ratelimit-remaining': `${UNLIMITED}`,
+        'x-ratelimit-reset': nowSeconds,
+      }
+    }
+    refill(bucket, now)
+    const missing = bucket.capacity - bucket.tokens
+    const fullAt = bucket.perMs > 0 ? now + missing / bucket.perMs : now + 86_400_000
+    return {
+      'x-ratelimit-limit': String(bucket.capacity),
+      'x-ratelimit-remaining': String(Math.floor(bucket.tokens)),
+      'x-ratelimit-reset': String(missing <= 0 ? Math.floor(now / 1000) : Math.ceil(fullAt / 1000)),
+    }
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        resolve()
+      }, ms)
+      timers.add(timer)
+    })
+  }
+
+  function send(
+    res: ServerResponse,
+    entry: LoggedRequest,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    entry.status = status
+    if (res.destroyed) return
+    const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body)
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+    res.end(payload)
+  }
+
+  function takeFault(method: string, path: string): FaultSpec | undefined {
+    const index = faults.findIndex((fault) => matches(fault.spec, method, path))
+    const fault = faults[index]
+    if (!fault) return undefined
+    fault.remaining -= 1
+    if (fault.remaining <= 0) faults.splice(index, 1)
+    return fault.spec
+  }
+
+  function issueToken(body: unknown, authorization: string | undefined, entry: LoggedRequest): unknown {
+    const params = isRecord(body) ? body : {}
+    const str = (name: string): string | undefined => {
+      const value = params[name]
+      return typeof value === 'string' ? value : undefined
+    }
+    let clientId = str('client_id')
+    let clientSecret = str('client_secret')
+    if (authorization?.startsWith('Basic ')) {
+      const decoded = Buffer.from(authorization.slice(6), 'base64').toString()
+      const colon = decoded.indexOf(':')
+      clientId = decodeURIComponent(decoded.slice(0, colon < 0 ? undefined : colon))
+      clientSecret = colon < 0 ? undefined : decodeURIComponent(decoded.slice(colon + 1))
+    }
+    if (clientId !== undefined) entry.clientId = clientId
+    const grantType = str('grant_type')
+    if (grantType !== 'client_credentials') {
+      throw new HttpError(400, {
+        error: 'unsupported_grant_type',
+        error_description: `Unsupported grant type: ${grantType}`,
+      })
+    }
+    const client = clients.find((c) => c.clientId === clientId)
+    if (!client || client.clientSecret !== clientSecret) {
+      throw new HttpError(401, { error: 'access_denied', error_description: 'Unauthorized' })
+    }
+    const audience = `https://${domain}/api/v2/`
+    if (str('audience') !== audience) {
+      throw new HttpError(403, {
+        error: 'access_denied',
+        error_description: `Service not enabled within domain: ${str('audience')}`,
+      })
+    }
+    if (client.scopes.length === 0) {
+      throw new HttpError(403, {
+        error: 'access_denied',
+        error_description: `Client is not authorized to access "${audience}". You need to create a "client-grant" associated to this API.`,
+      })
+    }
+    const accessToken = randomBytes(32).toString('base64url')
+    const scopes = [...client.scopes]
+    tokens.set(accessToken, {
+      clientId: client.clientId,
+      scopes,
+      expiresAt: Date.now() + tokenTtlSeconds * 1000,
+      revoked: false,
+    })
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: tokenTtlSeconds, scope: scopes.join(' ') }
+  }
+
+  function authorize(authorization: string | undefined, scope: string, entry: LoggedRequest): void {
+    if (!authorization) throw apiError(401, 'Missing authentication')
+    const match = /^Bearer (.+)$/.exec(authorization)
+    const token = match?.[1] !== undefined ? tokens.get(match[1]) : undefined
+    if (!token || token.revoked)
+      throw apiError(401, 'Invalid token', undefined, { attributes: { error: 'Invalid token' } })
+    entry.clientId = token.clientId
+    if (Date.now() >= token.expiresAt) {
+      const message = 'Expired token received for JSON Web Token validation'
+      throw apiError(401, message, undefined, { attributes: { error: message } })
+    }
+    if (!token.scopes.includes(scope)) {
+      throw apiError(403, `Insufficient scope, expected any of: ${scope}`, 'insufficient_scope')
+    }
+  }
+
+  function findOrganization(id: string): Auth0Organization {
+    const org = organizations.get(id)
+    if (!org) throw apiError(404, 'No organization found by that id or name', 'inexistent_organization')
+    return org
+  }
+
+  function listOrganizations(query: URLSearchParams): unknown {
+    const all = [...organizations.values()].map((org) => structuredClone(org))
+    const intParam = (name: string, fallback: number, max: number): number => {
+      const raw = query.get(name)
+      if (raw === null) return fallback
+      const value = Number(raw)
+      if (!Number.isInteger(value) || value < 0 || value > max) {
+        throw apiError(
+          400,
+          `Query validation error: 'Invalid value ${raw}' on property ${name}.`,
+          'invalid_query_string',
+        )
+      }
+      return value
+    }
+    if (query.has('from') || query.has('take')) {
+      // Checkpoint pagination: `from` is the id of the first organization of the page; include_totals is ignored.
+      const take = intParam('take', 50, 100)
+      const from = query.get('from')
+      const start = from ? all.findIndex((org) => org.id === from) : 0
+      if (start < 0)
+        throw apiError(
+          400,
+          `Query validation error: 'Invalid checkpoint ${from}' on property from.`,
+          'invalid_query_string',
+        )
+      const page = all.slice(start, start + take)
+      const next = all[start + take]
+      return next ? { organizations: page, next: next.id } : { organizations: page }
+    }
+    const perPage = intParam('per_page', 50, 100)
+    const page = intParam('page', 0, Number.MAX_SAFE_INTEGER)
+    const items = all.slice(page * perPage, page * perPage + perPage)
+    if (query.get('include_totals') !== 'true') return items
+    return { organizations: items, start: page * perPage, limit: perPage, total: all.length }
+  }
+
+  function handleApi(req: IncomingMessage, url: URL, entry: LoggedRequest): unknown {
+    const method = entry.method
+    const authorization = req.headers.authorization
+    if (url.pathname === '/api/v2/organizations' && method === 'GET') {
+      authorize(authorization, 'read:organizations', entry)
+      return listOrganizations(url.searchParams)
+    }
+    const match = /^\/api\/v2\/organizations\/([^/]+)$/.exec(url.pathname)
+    const id = match?.[1] !== undefined ? decodeURIComponent(match[1]) : undefined
+    if (id !== undefined && method === 'GET') {
+      authorize(authorization, 'read:organizations', entry)
+      return structuredClone(findOrganization(id))
+    }
+    if (id !== undefined && method === 'PATCH') {
+      authorize(authorization, 'update:organizations', entry)
+      if (typeof entry.body === 'string') throw apiError(400, 'Invalid request payload JSON format', 'invalid_body')
+      const update = validateUpdate(entry.body ?? {})
+      const org = findOrganization(id)
+      if (typeof update.name === 'string') org.name = update.name
+      if (typeof update.display_name === 'string') org.display_name = update.display_name
+      if (isRecord(update.branding)) org.branding = structuredClone(update.branding)
+      if (isRecord(update.metadata)) {
+        // Auth0 replaces the whole metadata map; a null value just means the key is absent.
+        const entries = Object.entries(update.metadata).filter(
+          (pair): pair is [string, string] => typeof pair[1] === 'string',
+        )
+        org.metadata = Object.fromEntries(entries)
+      }
+      return structuredClone(org)
+    }
+    throw apiError(404, 'Not Found')
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now()
+    const url = new URL(req.url ?? '/', 'https://localhost')
+    const method = (req.method ?? 'GET').toUpperCase()
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const body = parseBody(Buffer.concat(chunks).toString('utf8'), req.headers['content-type'] ?? '')
+    const entry: LoggedRequest = {
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+      at,
+      body,
+    }
+    if (url.pathname === '/oauth/token') {
+      // Never log the client secret (or an assertion): keep only the non-secret parameters.
+      const params = isRecord(body) ? body : {}
+      entry.body = { grant_type: params.grant_type, client_id: params.client_id, audience: params.audience }
+      if (typeof params.client_id === 'string') entry.clientId = params.client_id
+    }
+    requests.push(entry)
+    try {
+      await route(req, res, url, entry, body)
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      if (!res.headersSent) send(res, entry, 500, apiError(500, message).body)
+      else res.destroy()
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL, entry: LoggedRequest, body: unknown) {
+    const { method } = entry
+    const isToken = url.pathname === '/oauth/token'
+    const isApi = url.pathname.startsWith('/api/v2/')
+    const bucket = method === 'GET' ? buckets.read : buckets.write
+
+    const fault = takeFault(method, url.pathname)
+    if (fault) {
+      const labels = fault.delayMs !== undefined ? [`delay:${fault.delayMs}`] : []
+      if (fault.reset) labels.push('reset')
+      else if (fault.hang) labels.push('hang')
+      else if (fault.status !== undefined) labels.push(`status:${fault.status}`)
+      entry.fault = labels.join(',')
+      if (fault.delayMs !== undefined) await sleep(fault.delayMs)
+      if (fault.reset) {
+        req.socket.destroy()
+        return
+      }
+      if (fault.hang) return
+      if (fault.status !== undefined) {
+        const { status } = fault
+        const message = status === 429 ? 'Global limit has been reached' : (STATUS_CODES[status] ?? 'Error')
+        const oauthBody = { error: errorCodeFor(status) ?? 'server_error', error_description: message }
+        const defaultBody = isToken ? oauthBody : apiError(status, message, errorCodeFor(status)).body
+        const errorBody = fault.body !== undefined ? fault.body : defaultBody
+        send(res, entry, status, errorBody, { ...(isApi ? rateLimitHeaders(bucket) : {}), ...fault.headers })
+        return
+      }
+    }
+
+    if (isToken) {
+      if (method !== 'POST') return send(res, entry, 404, apiError(404, 'Not Found').body)
+      try {
+        send(res, entry, 200, issueToken(body, req.headers.authorization, entry), { 'cache-control': 'no-store' })
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error
+        send(res, entry, error.status, error.body)
+      }
+      return
+    }
+    if (!isApi) return send(res, entry, 404, apiError(404, 'Not Found').body)
+
+    if (bucket) {
+      refill(bucket, Date.now())
+      if (bucket.tokens < 1) {
+        const tooMany = apiError(429, 'Global limit has been reached', 'too_many_requests').body
+        return send(res, entry, 429, tooMany, rateLimitHeaders(bucket))
+      }
+      bucket.tokens -= 1
+    }
+    try {
+      send(res, entry, 200, handleApi(req, url, entry), rateLimitHeaders(bucket))
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error
+      send(res, entry, error.status, error.body, rateLimitHeaders(bucket))
+    }
+  }
+
+  const server = createServer({ cert, key }, (req, res) => void handle(req, res))
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  domain = `localhost:${port}`
+
+  return {
+    domain,
+    baseUrl: `https://${domain}`,
+    port,
+    requests,
+    injectFault(fault) {
+      faults.push({ spec: { ...fault }, remaining: fault.times ?? 1 })
+    },
+    clearFaults() {
+      faults.length = 0
+    },
+    revokeTokens() {
+      for (const token of tokens.values()) token.revoked = true
+    },
+    getOrganization(id) {
+      const org = organizations.get(id)
+      return org ? structuredClone(org) : undefined
+    },
+    putOrganization(org) {
+      organizations.set(org.id, structuredClone(org))
+    },
+    deleteOrganization(id) {
+      return organizations.delete(id)
+    },
+    listOrganizations() {
+      return [...organizations.values()].map((org) => structuredClone(org))
+    },
+    clearRequests() {
+      requests.length = 0
+    },
+    filterRequests(filter = {}) {
+      return requests.filter((r) => matches(filter, r.method, r.path))
+    },
+    count(filter = {}) {
+      return requests.filter((r) => matches(filter, r.method, r.path)).length
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
+  }
+}
