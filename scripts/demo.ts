@@ -1,0 +1,93 @@
+/**
+ * `npm run demo`: the whole product on this machine, with no credentials. Starts the embedded Auth0 and Content
+ * Lake emulators, publishes a sample policy as an editor would, runs the function exactly as the runtime would
+ * (blueprint filter + projection, then the handler), prints the Organization's metadata before and after, then
+ * revokes the policy and prints it again.
+ */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import process from 'node:process'
+import { decodeContentTags } from '../src/core/metadata.ts'
+import { ensureTestCertificate } from '../tests/emulators/tls.ts'
+
+const { certPath } = await ensureTestCertificate()
+if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
+  // Node reads NODE_EXTRA_CA_CERTS only at start-up: run again with it, so the unmodified SDK trusts the emulator.
+  const again = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
+  })
+  process.exit(again.status ?? 1)
+}
+
+const { startTestBed } = await import('../tests/support/test-bed.ts')
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../functions/sync-access-policy/fixtures/${name}`, import.meta.url), 'utf8'))
+const dataset: Array<{ _id: string; _type: string }> = fixture('dataset.json')
+const policy = fixture('policy-acme.json')
+const ORG = policy.auth0OrganizationId as string
+
+const bed = await startTestBed({
+  documents: dataset.filter((doc) => doc._type === 'role'),
+  auth0: { organizations: fixture('organizations.json') },
+})
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[22m` : text)
+const step = (n: number, text: string) => console.log(`\n${bold(`${n}. ${text}`)}`)
+function showMetadata(label: string) {
+  const metadata = bed.metadata(ORG) ?? {}
+  console.log(`   ${label} — Auth0 Organization ${ORG} metadata:`)
+  for (const [key, value] of Object.entries(metadata)) console.log(`     ${key.padEnd(22)} ${value}`)
+  const tags = decodeContentTags(metadata.contentTags)
+  if (tags) console.log(`     ${'(contentTags decoded)'.padEnd(22)} ${tags.join(', ')}`)
+}
+async function runFunction() {
+  const invocations = await bed.deliver()
+  if (invocations.length === 0) console.log('   function: not triggered (filtered out, as in production)')
+  for (const invocation of invocations) {
+    if (invocation.error) throw invocation.error
+  }
+}
+
+try {
+  console.log(bold('Sanity → Auth0 access sync: local demo (embedded emulators, no credentials)'))
+  console.log(`   Auth0 Management API emulator: https://${bed.auth0.domain}`)
+  console.log(`   Content Lake emulator:         ${bed.lake.url} (${bed.lake.projectId}/${bed.lake.dataset})`)
+
+  step(1, 'Before anything is published')
+  showMetadata('before')
+
+  step(
+    2,
+    `An editor publishes "${policy.title}" (plan ${policy.plan}, role → editor, tags ${policy.allowedContentTags.join(', ')})`,
+  )
+  await bed.sanity.createOrReplace(policy)
+  await runFunction()
+  showMetadata('after publish')
+  console.log('   internalNotes and title stayed in Sanity; crmAccount and supportTier were kept.')
+
+  step(3, 'The editor saves a draft with plan "enterprise" (drafts never reach Auth0)')
+  await bed.sanity.createOrReplace({ ...policy, _id: `drafts.${policy._id}`, plan: 'enterprise' })
+  await runFunction()
+
+  step(4, 'The editor republishes with only a new title')
+  const writesBefore = bed.auth0.count({ method: 'PATCH' })
+  await bed.sanity
+    .patch(policy._id)
+    .set({ title: `${policy.title} (renamed)` })
+    .commit()
+  await runFunction()
+  console.log(`   Auth0 writes for this publish: ${bed.auth0.count({ method: 'PATCH' }) - writesBefore}`)
+
+  step(5, 'The editor archives the policy (status → "archived"): access is revoked')
+  await bed.sanity.patch(policy._id).set({ status: 'archived' }).commit()
+  await runFunction()
+  showMetadata('after revoke')
+
+  const count = (filter: Parameters<typeof bed.auth0.count>[0]) => bed.auth0.count(filter)
+  console.log(
+    `\nAuth0 requests in total: ${count({ path: '/oauth/token' })} token, ${count({ method: 'GET' })} reads, ${count({ method: 'PATCH' })} writes over ${bed.invocations.length} invocations.`,
+  )
+  console.log('Deploy for real: see "Deploy" in README.md.')
+} finally {
+  await bed.close()
+}
