@@ -128,3 +128,21 @@ describe('sanity functions test sync-access-policy', () => {
     expect(auth0.count({ path: /organizations/ })).toBe(0)
   })
 })
+
+describe('sanity blueprints doctor', () => {
+  it('accepts sanity.blueprint.ts as a valid manifest (the online checks cannot pass here)', async () => {
+    const cli = [`${root}node_modules/@sanity/cli/bin/run.js`, 'blueprints', 'doctor']
+    const env = {
+      ...process.env,
+      PATH: `${root}node_modules/.bin:${process.env.PATH}`,
+      DO_NOT_TRACK: '1',
+      FORCE_COLOR: '0',
+    }
+    const output = await run(process.execPath, cli, { cwd: root, env, timeout: 60_000 }).then(
+      ({ stdout, stderr }) => stdout + stderr,
+      (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
+    )
+    expect(output).toMatch(/✔\S* Manifest valid/)
+    expect(output).toContain('./sanity.blueprint.ts')
+  })
+})
