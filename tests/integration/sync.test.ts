@@ -219,6 +219,18 @@ describe('9. Auth0 tokens', () => {
   })
 })
 
+describe('Auth0 requests per event', () => {
+  it('cold: token + read + write; warm: read + write; nothing to change: one read', async () => {
+    const perEvent: number[] = []
+    for (const doc of [acme, { ...acme, plan: 'team' }, { ...acme, plan: 'team', title: 'renamed' }]) {
+      const before = bed.auth0.requests.length
+      await expectOk(publish(doc))
+      perEvent.push(bed.auth0.requests.length - before)
+    }
+    expect(perEvent).toEqual([3, 2, 1])
+  })
+})
+
 describe('Content Lake failures', () => {
   it('a 5xx from the Content Lake fails the invocation and sends nothing to Auth0', async () => {
     bed.lake.injectFault({ path: '/data/query/', status: 503, times: Infinity })
