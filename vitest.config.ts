@@ -7,6 +7,8 @@ export default defineConfig({
     // Child processes (the default pool) read NODE_EXTRA_CA_CERTS at start-up, which the global setup sets.
     pool: 'forks',
     testTimeout: 30_000,
+    // Function logs are shown for failing tests only.
+    silent: 'passed-only',
     hookTimeout: 60_000,
   },
 })
