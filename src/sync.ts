@@ -2,7 +2,7 @@
  * The imperative shell around the planner: load the state, decide, write. Shared by the Sanity Function and
  * every later entry point (reconcile CLI, scheduled repair), so there is one sync path to trust.
  */
-import type { OrganizationId } from './core/auth0-rules.ts'
+import type { Metadata, OrganizationId } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
 import { parsePolicyEvent } from './core/event.ts'
 import { type Plan, planOrganization } from './core/planner.ts'
@@ -102,9 +102,9 @@ export async function reconcileOrganization(
       const message = `Organization ${organizationId} was not updated (${who}): ${formatIssues(plan.issues)}`
       return { organizationId, outcome: 'failed', error: new SyncError(plan.reason, message, { organizationId }) }
     }
-    if (plan.action === 'none') return { organizationId, outcome: 'unchanged', plan }
+    if (plan.action === 'none') return { organizationId, outcome: 'unchanged', plan, metadata: observed }
     await organizations.replaceMetadata(organizationId, plan.metadata)
-    return { organizationId, outcome: plan.change === 'grant' ? 'granted' : 'revoked', plan }
+    return { organizationId, outcome: plan.change === 'grant' ? 'granted' : 'revoked', plan, metadata: plan.metadata }
   } catch (error) {
     return { organizationId, outcome: 'failed', error: asSyncError(error) }
   }
