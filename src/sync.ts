@@ -20,6 +20,8 @@ export type OrganizationResult =
       readonly organizationId: OrganizationId
       readonly outcome: 'granted' | 'revoked' | 'unchanged'
       readonly plan: Plan
+      /** The Organization's whole metadata map as Auth0 holds it after this attempt. */
+      readonly metadata: Metadata
     }
   | { readonly organizationId: OrganizationId; readonly outcome: 'failed'; readonly error: SyncError }
 
