@@ -11,11 +11,14 @@ export interface Auth0Config {
   readonly clientSecret: string
   /** Per-request timeout for Auth0 calls. */
   readonly timeoutSeconds: number
-  /** How often the SDK retries a 429 or 5xx answer, honouring Retry-After / X-RateLimit-Reset. */
-  readonly maxRetries: number
+  /**
+   * How long one invocation may spend on Auth0, retries and rate-limit waits included. Keep it well under the
+   * blueprint's function `timeout` (120 s): the default leaves 30 s to spare.
+   */
+  readonly budgetSeconds: number
 }
 
-export const DEFAULTS = { timeoutSeconds: 10, maxRetries: 2 } as const
+export const DEFAULTS = { timeoutSeconds: 10, budgetSeconds: 90 } as const
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -33,14 +36,14 @@ export function readAuth0Config(env: Env): Auth0Config {
     problems.push('AUTH0_DOMAIN must be a bare host name like "acme.eu.auth0.com" (no https://, no path)')
   }
   const timeoutSeconds = numberSetting(env, 'AUTH0_TIMEOUT_SECONDS', DEFAULTS.timeoutSeconds, 1, 60, problems)
-  const maxRetries = numberSetting(env, 'AUTH0_MAX_RETRIES', DEFAULTS.maxRetries, 0, 5, problems)
+  const budgetSeconds = numberSetting(env, 'SYNC_TIME_BUDGET_SECONDS', DEFAULTS.budgetSeconds, 5, 800, problems)
   if (problems.length > 0) {
     throw new SyncError(
       'configuration',
       `Configuration: ${problems.join('; ')}. Locally, export the variables; deployed, run \`npx sanity functions env add <function> <NAME> <value>\`.`,
     )
   }
-  return { domain, clientId, clientSecret, timeoutSeconds, maxRetries }
+  return { domain, clientId, clientSecret, timeoutSeconds, budgetSeconds }
 }
 
 function numberSetting(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]) {

@@ -3,20 +3,20 @@ import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
 import { readAuth0Config } from '../../src/config.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
-import { createAuth0Gateway, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
+import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
 import { createPolicyStore } from '../../src/gateways/sanity.ts'
 import { describeReport, syncPolicyEvent } from '../../src/sync.ts'
 
 const SANITY_API_VERSION = '2025-05-01'
 
 // Module scope survives between invocations of a warm instance, and so does the SDK's cached Auth0 token.
-let auth0: { key: string; gateway: OrganizationsGateway } | undefined
+let auth0: { key: string; connection: Auth0Connection } | undefined
 
 function organizations(): OrganizationsGateway {
   const config = readAuth0Config(process.env)
   const key = `${config.domain}\n${config.clientId}\n${config.clientSecret}`
-  if (auth0?.key !== key) auth0 = { key, gateway: createAuth0Gateway(config) }
-  return auth0.gateway
+  if (auth0?.key !== key) auth0 = { key, connection: connectAuth0(config) }
+  return auth0.connection.forInvocation(Date.now() + config.budgetSeconds * 1000)
 }
 
 export const handler = documentEventHandler<PolicyEventData>(async ({ context, event }) => {

@@ -1,11 +1,14 @@
 /**
  * The Auth0 side of the shell: read and replace one Organization's metadata with the official SDK. Nothing else
  * of Auth0's API is used, so the client needs exactly `read:organizations` and `update:organizations`.
+ * Every failure goes through one retry policy (src/core/retry.ts) bounded by the invocation's deadline.
  */
-import { ManagementClient, ManagementTimeoutError } from 'auth0'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ManagementClient, ManagementError } from 'auth0'
 import type { Auth0Config } from '../config.ts'
 import type { Metadata, OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
+import { type Decision, decideRetry, type Failure, isTransient, waitHintMs } from '../core/retry.ts'
 
 export interface OrganizationsGateway {
   readMetadata(organizationId: OrganizationId): Promise<Metadata>
@@ -13,32 +16,90 @@ export interface OrganizationsGateway {
   replaceMetadata(organizationId: OrganizationId, metadata: Metadata): Promise<void>
 }
 
-export function createAuth0Gateway(config: Auth0Config): OrganizationsGateway {
-  // The SDK caches the client-credentials token inside this instance: keep one instance per warm function.
-  const management = new ManagementClient({
-    domain: config.domain,
-    clientId: config.clientId,
-    clientSecret: config.clientSecret,
-    timeoutInSeconds: config.timeoutSeconds,
-    maxRetries: config.maxRetries,
-  })
-  return {
-    async readMetadata(organizationId) {
+/** Lives as long as the warm instance; `forInvocation` binds the calls of one invocation to its deadline. */
+export interface Auth0Connection {
+  forInvocation(deadline: number): OrganizationsGateway
+}
+
+type Operation = 'read' | 'update'
+
+export function connectAuth0(config: Auth0Config): Auth0Connection {
+  // The SDK caches the client-credentials token inside the instance; a new instance means a new token.
+  const create = () =>
+    new ManagementClient({
+      domain: config.domain,
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      timeoutInSeconds: config.timeoutSeconds,
+      maxRetries: 0,
+    })
+  let management = create()
+
+  async function call<T>(
+    operation: Operation,
+    organizationId: string,
+    deadline: number,
+    send: (client: ManagementClient, timeoutInSeconds: number) => Promise<T>,
+  ): Promise<T> {
+    const started = Date.now()
+    let tokenRefreshed = false
+    for (let attempt = 1; ; attempt++) {
+      const remainingMs = deadline - Date.now()
+      const attemptTimeoutMs = Math.min(config.timeoutSeconds * 1000, remainingMs)
       try {
-        const organization = await management.organizations.get(organizationId)
-        return stringMetadata(organization.metadata ?? {}, organizationId)
+        if (attemptTimeoutMs < 1000) throw new OutOfTime()
+        return await send(management, attemptTimeoutMs / 1000)
       } catch (error) {
-        throw translate(error, organizationId, 'read')
+        if (error instanceof OutOfTime) throw outOfTime(operation, organizationId, attempt - 1, started)
+        const failure = classify(error)
+        const decision = decideRetry(failure, {
+          attempt,
+          tokenRefreshed,
+          remainingMs: deadline - Date.now(),
+          attemptTimeoutMs: config.timeoutSeconds * 1000,
+        })
+        if (!decision.retry) throw explain(error, failure, decision, { operation, organizationId, attempt, started })
+        if (decision.refreshToken) {
+          tokenRefreshed = true
+          management = create()
+        }
+        await sleep(decision.delayMs)
       }
-    },
-    async replaceMetadata(organizationId, metadata) {
-      try {
-        await management.organizations.update(organizationId, { metadata: { ...metadata } })
-      } catch (error) {
-        throw translate(error, organizationId, 'update')
+    }
+  }
+
+  return {
+    forInvocation(deadline) {
+      return {
+        async readMetadata(organizationId) {
+          const organization = await call('read', organizationId, deadline, (client, timeoutInSeconds) =>
+            client.organizations.get(organizationId, { timeoutInSeconds, maxRetries: 0 }),
+          )
+          return stringMetadata(organization.metadata ?? {}, organizationId)
+        },
+        async replaceMetadata(organizationId, metadata) {
+          await call('update', organizationId, deadline, (client, timeoutInSeconds) =>
+            client.organizations.update(
+              organizationId,
+              { metadata: { ...metadata } },
+              { timeoutInSeconds, maxRetries: 0 },
+            ),
+          )
+        },
       }
     },
   }
+}
+
+class OutOfTime extends Error {}
+
+/** What went wrong, in the retry policy's terms. */
+export function classify(error: unknown): Failure {
+  if (!(error instanceof ManagementError)) throw error
+  if (typeof error.statusCode === 'number') {
+    return { kind: 'status', status: error.statusCode, hintMs: waitHintMs(error.rawResponse?.headers, Date.now()) }
+  }
+  return error.cause === 'timeout' || error.message === 'timeout' ? { kind: 'timeout' } : { kind: 'network' }
 }
 
 function stringMetadata(metadata: Record<string, unknown>, organizationId: string): Metadata {
@@ -56,23 +117,40 @@ function stringMetadata(metadata: Record<string, unknown>, organizationId: strin
   return metadata as Metadata
 }
 
-/** Turns an SDK failure into a reason an operator can act on, without echoing tokens or secrets. */
-export function translate(error: unknown, organizationId: string, operation: 'read' | 'update'): SyncError {
-  if (error instanceof SyncError) return error
-  const scope = operation === 'read' ? 'read:organizations' : 'update:organizations'
-  const doing = `${operation === 'read' ? 'reading' : 'updating'} Organization ${organizationId}`
-  const status = statusOf(error)
+interface CallInfo {
+  readonly operation: Operation
+  readonly organizationId: string
+  readonly attempt: number
+  readonly started: number
+}
+
+function outOfTime(operation: Operation, organizationId: string, attempts: number, started: number): SyncError {
+  const doing = describeCall(operation, organizationId)
+  return new SyncError(
+    'auth0-unavailable',
+    `Ran out of time ${doing} (${attempts} attempts over ${seconds(Date.now() - started)}): raise SYNC_TIME_BUDGET_SECONDS and the function timeout together, or retry later`,
+    { organizationId, retryable: true },
+  )
+}
+
+/** Turns the final failure into a reason an operator can act on, without echoing tokens or secrets. */
+function explain(error: unknown, failure: Failure, decision: Decision & { retry: false }, call: CallInfo): SyncError {
+  const { operation, organizationId } = call
+  const doing = describeCall(operation, organizationId)
+  const tries = `${call.attempt} attempt${call.attempt === 1 ? '' : 's'} over ${seconds(Date.now() - call.started)}`
   const options = { organizationId, cause: error }
-  if (error instanceof ManagementTimeoutError) {
-    return new SyncError('auth0-unavailable', `Auth0 timed out ${doing}`, { ...options, retryable: true })
+  if (failure.kind !== 'status') {
+    const what = failure.kind === 'timeout' ? 'timed out' : `could not be reached (${networkCode(error)})`
+    return new SyncError('auth0-unavailable', `Auth0 ${what} ${doing}, ${tries}`, { ...options, retryable: true })
   }
-  switch (status) {
+  const scope = operation === 'read' ? 'read:organizations' : 'update:organizations'
+  switch (failure.status) {
     case 400:
       return new SyncError('auth0-rejected', `Auth0 rejected ${doing}: ${auth0Message(error)}`, options)
     case 401:
       return new SyncError(
         'auth0-credentials',
-        `Auth0 refused the credentials while ${doing}: check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET and that the application is authorized for the Management API`,
+        `Auth0 refused the credentials ${doing}, even with a fresh token: check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET and that the application is authorized for the Management API`,
         options,
       )
     case 403:
@@ -87,26 +165,29 @@ export function translate(error: unknown, organizationId: string, operation: 're
         `Auth0 has no Organization ${organizationId}: fix auth0OrganizationId on the policy or create the Organization`,
         options,
       )
-    case undefined:
-      return new SyncError('auth0-unavailable', `Auth0 could not be reached while ${doing}: ${networkMessage(error)}`, {
-        ...options,
-        retryable: true,
-      })
-    default:
-      return new SyncError(
-        'auth0-unavailable',
-        `Auth0 answered ${status} while ${doing}${status === 429 ? ' (rate limited)' : ''}, after the SDK's retries`,
-        { ...options, retryable: status === 429 || status >= 500 },
-      )
   }
+  if (!isTransient(failure)) {
+    return new SyncError('auth0-rejected', `Auth0 answered ${failure.status} ${doing}: ${auth0Message(error)}`, options)
+  }
+  const limited = failure.status === 429 ? ' (rate limited)' : ''
+  const why =
+    decision.why === 'out-of-time' && failure.hintMs !== undefined
+      ? `; it asked to wait ${seconds(failure.hintMs)}, more than this invocation has left`
+      : decision.why === 'out-of-time'
+        ? '; no time left in this invocation for another attempt'
+        : ''
+  return new SyncError('auth0-unavailable', `Auth0 answered ${failure.status}${limited} ${doing}, ${tries}${why}`, {
+    ...options,
+    retryable: true,
+  })
 }
 
-function statusOf(error: unknown): number | undefined {
-  if (typeof error === 'object' && error !== null && 'statusCode' in error) {
-    const status = (error as { statusCode?: unknown }).statusCode
-    if (typeof status === 'number') return status
-  }
-  return undefined
+function describeCall(operation: Operation, organizationId: string): string {
+  return `${operation === 'read' ? 'reading' : 'updating'} Organization ${organizationId}`
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`
 }
 
 function auth0Message(error: unknown): string {
@@ -115,8 +196,12 @@ function auth0Message(error: unknown): string {
   return 'no details'
 }
 
-function networkMessage(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } }).cause
-  if (cause && typeof cause.code === 'string') return cause.code
-  return error instanceof Error ? error.message.slice(0, 200) : 'unknown error'
+function networkCode(error: unknown): string {
+  let cause: unknown = (error as { cause?: unknown }).cause
+  for (let depth = 0; depth < 3 && cause; depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === 'string') return code
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return 'network error'
 }
