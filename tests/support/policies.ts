@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { PolicySource } from '../../src/core/policy.ts'
 
 /** An active policy as the function's GROQ projection returns it; override what a test needs. */
@@ -16,3 +17,17 @@ export function policySource(overrides: Partial<PolicySource> = {}): PolicySourc
     ...overrides,
   }
 }
+
+const fixtures = new URL('../../functions/sync-access-policy/fixtures/', import.meta.url)
+const readFixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, fixtures), 'utf8')) as T
+
+type Doc = { _id: string; _type: string; [key: string]: unknown }
+
+/** The fixture `role` documents (editor, viewer). */
+export const roleDocuments = (): Doc[] => readFixture<Doc[]>('dataset.json').filter((doc) => doc._type === 'role')
+
+/** The fixture policy document as editors publish it (plan pro, role → editor, org_acme123). */
+export const policyDocument = (overrides: Partial<Doc> = {}): Doc => ({
+  ...readFixture<Doc>('policy-acme.json'),
+  ...overrides,
+})
