@@ -79,13 +79,12 @@ export function encodeGrant(grant: Grant): OwnedMetadata {
 
 /** Splits an Organization's metadata into the keys this project owns and everyone else's. */
 export function splitMetadata(metadata: Metadata): { owned: Partial<Record<OwnedKey, string>>; foreign: Metadata } {
-  const ownedPart: Partial<Record<OwnedKey, string>> = {}
-  const foreign: Record<string, string> = {}
-  for (const [key, value] of Object.entries(metadata)) {
-    if (isOwnedKey(key)) ownedPart[key] = value
-    else foreign[key] = value
+  const entries = Object.entries(metadata)
+  // fromEntries defines own properties, so a foreign key named "__proto__" survives instead of being swallowed.
+  return {
+    owned: Object.fromEntries(entries.filter(([key]) => isOwnedKey(key))),
+    foreign: Object.fromEntries(entries.filter(([key]) => !isOwnedKey(key))),
   }
-  return { owned: ownedPart, foreign }
 }
 
 /** Who wrote the owned keys, if this project did. */

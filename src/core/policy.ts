@@ -46,6 +46,9 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 
 export const ACTIVE_STATUS = 'active'
 
+/** Reporting every bad tag of a 100 000-element array helps nobody. */
+const MAX_TAG_ISSUES = 5
+
 /** Longest plan/role/tag text we accept; Auth0's per-value limit bounds it anyway. */
 const MAX_TEXT = MAX_METADATA_VALUE_LENGTH
 
@@ -118,11 +121,15 @@ function tags(value: unknown, issues: Issue[]): string[] {
     return []
   }
   const result: string[] = []
+  let bad = 0
   value.forEach((tag: unknown, index) => {
     const problem = textProblem(tag)
-    if (problem) issues.push({ field: `allowedContentTags[${index}]`, message: problem })
-    else result.push(tag as string)
+    if (!problem) result.push(tag as string)
+    else if (++bad <= MAX_TAG_ISSUES) issues.push({ field: `allowedContentTags[${index}]`, message: problem })
   })
+  if (bad > MAX_TAG_ISSUES) {
+    issues.push({ field: 'allowedContentTags', message: `${bad - MAX_TAG_ISSUES} more tags are invalid too` })
+  }
   if (result.length === value.length) {
     const encoded = encodeContentTags(result).length
     if (encoded > MAX_METADATA_VALUE_LENGTH) {
