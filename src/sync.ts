@@ -13,7 +13,11 @@ import type { PolicyStore } from './gateways/sanity.ts'
 export interface SyncDeps {
   readonly policies: PolicyStore
   readonly organizations: OrganizationsGateway
+  /** How many times to re-check the Content Lake after a write and write again if it moved; 0 turns it off. */
+  readonly verifyRounds?: number
 }
+
+export const DEFAULT_VERIFY_ROUNDS = 2
 
 export type OrganizationResult =
   | {
@@ -33,6 +37,8 @@ export interface SyncReport {
   readonly revision: string | undefined
   readonly outcome: PolicyOutcome
   readonly organizations: readonly OrganizationResult[]
+  /** Reconcile rounds run: more than 1 when the policies changed while Auth0 was being written. */
+  readonly rounds: number
   /** Set when anything failed; the function throws it so the invocation fails visibly. */
   readonly error: SyncError | undefined
   readonly notes: readonly string[]
@@ -52,14 +58,14 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
   }
   const base = { policyId: event.policyId, revision: event.revision, notes }
   if (event.organizationIds.length === 0) {
-    return { ...base, outcome: 'skipped', organizations: [], error: undefined }
+    return { ...base, outcome: 'skipped', organizations: [], rounds: 0, error: undefined }
   }
 
   let state: Awaited<ReturnType<PolicyStore['load']>>
   try {
     state = await deps.policies.load(event.policyId, event.organizationIds)
   } catch (error) {
-    return { ...base, outcome: 'failed', organizations: [], error: asSyncError(error) }
+    return { ...base, outcome: 'failed', organizations: [], rounds: 0, error: asSyncError(error) }
   }
   // An invalid policy stops the whole event before Auth0 is contacted. One that names no organization any more
   // has nothing to grant: its old organization is still revoked below.
@@ -70,24 +76,53 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
         'invalid-policy',
         `Policy ${event.policyId} was not synced (nothing was sent to Auth0): ${formatIssues(subject.issues)}`,
       )
-      return { ...base, outcome: 'failed', organizations: [], error }
+      return { ...base, outcome: 'failed', organizations: [], rounds: 0, error }
     }
   }
 
   if (state.subject?.status === 'active' && state.subject.auth0OrganizationId == null) {
     notes.push('policy is active but names no auth0OrganizationId: it grants nothing until one is set')
   }
-  const organizations: OrganizationResult[] = []
-  for (const organizationId of event.organizationIds) {
-    organizations.push(await reconcileOrganization(organizationId, state.claimants, deps.organizations))
+  const results = new Map<OrganizationId, OrganizationResult>()
+  let pending = event.organizationIds
+  let claimants = state.claimants
+  let rounds = 0
+  for (;;) {
+    rounds++
+    const wrote: OrganizationId[] = []
+    for (const organizationId of pending) {
+      const result = await reconcileOrganization(organizationId, claimants, deps.organizations)
+      if (result.outcome !== 'unchanged' || !results.has(organizationId)) results.set(organizationId, result)
+      if (result.outcome === 'granted' || result.outcome === 'revoked') wrote.push(organizationId)
+    }
+    if (wrote.length === 0 || rounds > (deps.verifyRounds ?? DEFAULT_VERIFY_ROUNDS)) break
+    // Auth0 has no conditional update, so an invocation that read the Content Lake before ours may still land its
+    // write after ours. Whoever writes last re-reads the policies; if they moved since its read, it writes again.
+    const fresh = await deps.policies.load(event.policyId, wrote).catch(() => undefined)
+    if (!fresh) break
+    pending = wrote.filter((id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(claimants, id))
+    claimants = fresh.claimants
+    if (pending.length === 0) break
+    notes.push(`policies changed while ${pending.join(', ')} was being written: synced again`)
   }
+  const organizations = [...results.values()]
   const failures = organizations.flatMap((result) => (result.outcome === 'failed' ? [result.error] : []))
   return {
     ...base,
     outcome: policyOutcome(event.policyId, state.subject, organizations),
     organizations,
+    rounds,
     error: combine(failures),
   }
+}
+
+/** Which policy revisions claim the organization: equal signatures mean the decision would be the same. */
+function claimantsSignature(claimants: readonly PolicySource[], organizationId: OrganizationId): string {
+  return claimants
+    .filter((claimant) => claimant.auth0OrganizationId === organizationId && claimant.status === 'active')
+    .map((claimant) => `${String(claimant._id)}@${String(claimant._rev)}`)
+    .sort()
+    .join(',')
 }
 
 /** Brings one Organization in line with the Content Lake: one read, at most one write. */
@@ -146,6 +181,7 @@ function failedReport(data: unknown, error: SyncError): SyncReport {
     revision: undefined,
     outcome: 'failed',
     organizations: [],
+    rounds: 0,
     error,
     notes: [],
   }
