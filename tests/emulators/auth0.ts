@@ -87,6 +87,8 @@ export interface Auth0Emulator {
   clearFaults(): void
   /** Every token issued so far is rejected with 401 from now on. */
   revokeTokens(): void
+  /** Every access token issued so far, so tests can prove none of them leaks into logs or errors. */
+  issuedTokens(): string[]
   getOrganization(id: string): Auth0Organization | undefined
   putOrganization(org: Auth0Organization): void
   deleteOrganization(id: string): boolean
@@ -564,6 +566,9 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     },
     clearFaults() {
       faults.length = 0
+    },
+    issuedTokens() {
+      return [...tokens.keys()]
     },
     revokeTokens() {
       for (const token of tokens.values()) token.revoked = true
