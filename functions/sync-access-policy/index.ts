@@ -2,10 +2,13 @@ import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
 import { readAuth0Config } from '../../src/config.ts'
+import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
 import { createPolicyStore } from '../../src/gateways/sanity.ts'
-import { describeReport, syncPolicyEvent } from '../../src/sync.ts'
+import { recordSyncStatus } from '../../src/gateways/status.ts'
+import { failedBeforeSync } from '../../src/status.ts'
+import { describeReport, type SyncReport, syncPolicyEvent } from '../../src/sync.ts'
 
 const SANITY_API_VERSION = '2025-05-01'
 
@@ -21,10 +24,19 @@ function organizations(): OrganizationsGateway {
 
 export const handler = documentEventHandler<PolicyEventData>(async ({ context, event }) => {
   const client = createClient({ apiVersion: SANITY_API_VERSION, useCdn: false, ...context.clientOptions })
-  const report = await syncPolicyEvent(event.data, {
-    policies: createPolicyStore(client),
-    organizations: organizations(),
-  })
+  let report: SyncReport
+  try {
+    report = await syncPolicyEvent(event.data, {
+      policies: createPolicyStore(client),
+      organizations: organizations(),
+    })
+  } catch (error) {
+    // Settings are read before the sync starts: editors see that failure in the Studio too.
+    if (error instanceof SyncError) await recordSyncStatus(client, event.data, failedBeforeSync(event.data, error))
+    throw error
+  }
   for (const line of describeReport(report)) console.log(line)
+  // Never throws: a status that cannot be written is logged, and the invocation's result stays the sync's own.
+  await recordSyncStatus(client, event.data, report)
   if (report.error) throw report.error
 })

@@ -3,6 +3,8 @@
  * policy naming the organizations in play.
  */
 import type { SanityClient } from '@sanity/client'
+import { defineQuery } from 'groq'
+import type { POLICY_STATE_QUERY_RESULT } from '../../sanity.types.ts'
 import type { OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
 import type { PolicySource } from '../core/policy.ts'
@@ -10,10 +12,10 @@ import type { PolicySource } from '../core/policy.ts'
 /** Exactly the fields the core reads (see PolicySource); editorial fields never leave the Content Lake. */
 export const POLICY_FIELDS = `_id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref`
 
-export const POLICY_STATE_QUERY = `{
+export const POLICY_STATE_QUERY = defineQuery(`{
   "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ ${POLICY_FIELDS} },
   "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ ${POLICY_FIELDS} }
-}`
+}`)
 
 export interface PolicyState {
   /** The changed policy as published now; null when it was deleted or unpublished. */
@@ -30,7 +32,8 @@ export function createPolicyStore(client: SanityClient): PolicyStore {
   return {
     async load(policyId, organizationIds) {
       try {
-        const result = await client.fetch<PolicyState>(
+        // Typed from the Studio schema by typegen; parsePolicy still checks every value, as the Lake enforces no schema.
+        const result: POLICY_STATE_QUERY_RESULT | null = await client.fetch(
           POLICY_STATE_QUERY,
           { policyId, organizationIds: [...organizationIds] },
           { perspective: 'published', tag: 'auth0-access-sync' },
