@@ -8,7 +8,7 @@ import { parsePolicyEvent } from './core/event.ts'
 import { type Plan, planOrganization } from './core/planner.ts'
 import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
 import type { OrganizationsGateway } from './gateways/auth0.ts'
-import type { PolicyStore } from './gateways/sanity.ts'
+import type { PolicyState, PolicyStore } from './gateways/sanity.ts'
 
 export interface SyncDeps {
   readonly policies: PolicyStore
@@ -61,7 +61,7 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
     return { ...base, outcome: 'skipped', organizations: [], rounds: 0, error: undefined }
   }
 
-  let state: Awaited<ReturnType<PolicyStore['load']>>
+  let state: PolicyState
   try {
     state = await deps.policies.load(event.policyId, event.organizationIds)
   } catch (error) {
@@ -83,29 +83,13 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
   if (state.subject?.status === 'active' && state.subject.auth0OrganizationId == null) {
     notes.push('policy is active but names no auth0OrganizationId: it grants nothing until one is set')
   }
-  const results = new Map<OrganizationId, OrganizationResult>()
-  let pending = event.organizationIds
-  let claimants = state.claimants
-  let rounds = 0
-  for (;;) {
-    rounds++
-    const wrote: OrganizationId[] = []
-    for (const organizationId of pending) {
-      const result = await reconcileOrganization(organizationId, claimants, deps.organizations)
-      if (result.outcome !== 'unchanged' || !results.has(organizationId)) results.set(organizationId, result)
-      if (result.outcome === 'granted' || result.outcome === 'revoked') wrote.push(organizationId)
-    }
-    if (wrote.length === 0 || rounds > (deps.verifyRounds ?? DEFAULT_VERIFY_ROUNDS)) break
-    // Auth0 has no conditional update, so an invocation that read the Content Lake before ours may still land its
-    // write after ours. Whoever writes last re-reads the policies; if they moved since its read, it writes again.
-    const fresh = await deps.policies.load(event.policyId, wrote).catch(() => undefined)
-    if (!fresh) break
-    pending = wrote.filter((id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(claimants, id))
-    claimants = fresh.claimants
-    if (pending.length === 0) break
-    notes.push(`policies changed while ${pending.join(', ')} was being written: synced again`)
-  }
-  const organizations = [...results.values()]
+  const { organizations, rounds } = await reconcileUntilStable(
+    event.policyId,
+    event.organizationIds,
+    state,
+    deps,
+    notes,
+  )
   const failures = organizations.flatMap((result) => (result.outcome === 'failed' ? [result.error] : []))
   return {
     ...base,
@@ -114,6 +98,42 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
     rounds,
     error: combine(failures),
   }
+}
+
+/**
+ * Reconciles each organization; then, because Auth0 has no conditional update and an invocation that read the
+ * Content Lake before ours may land its write after ours, whoever wrote re-reads the policies and writes again
+ * where they moved since its read.
+ */
+async function reconcileUntilStable(
+  policyId: string,
+  organizationIds: readonly OrganizationId[],
+  state: PolicyState,
+  deps: SyncDeps,
+  notes: string[],
+): Promise<{ organizations: OrganizationResult[]; rounds: number }> {
+  const results = new Map<OrganizationId, OrganizationResult>()
+  let pending = organizationIds
+  let claimants = state.claimants
+  let rounds = 0
+  for (;;) {
+    rounds++
+    const wrote: OrganizationId[] = []
+    for (const organizationId of pending) {
+      const result = await reconcileOrganization(organizationId, claimants, deps.organizations)
+      // A re-check that finds nothing to change must not hide the write this invocation made.
+      if (result.outcome !== 'unchanged' || !results.has(organizationId)) results.set(organizationId, result)
+      if (result.outcome === 'granted' || result.outcome === 'revoked') wrote.push(organizationId)
+    }
+    if (wrote.length === 0 || rounds > (deps.verifyRounds ?? DEFAULT_VERIFY_ROUNDS)) break
+    const fresh = await deps.policies.load(policyId, wrote).catch(() => undefined)
+    if (!fresh) break
+    pending = wrote.filter((id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(claimants, id))
+    claimants = fresh.claimants
+    if (pending.length === 0) break
+    notes.push(`policies changed while ${pending.join(', ')} was being written: synced again`)
+  }
+  return { organizations: [...results.values()], rounds }
 }
 
 /** Which policy revisions claim the organization: equal signatures mean the decision would be the same. */
