@@ -5,7 +5,7 @@
 import type { Metadata, OrganizationId } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
 import { parsePolicyEvent } from './core/event.ts'
-import { type Plan, planOrganization } from './core/planner.ts'
+import { type Plan, planOrganization, rankClaimants } from './core/planner.ts'
 import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
 import type { OrganizationsGateway } from './gateways/auth0.ts'
 import type { PolicyState, PolicyStore } from './gateways/sanity.ts'
@@ -163,7 +163,19 @@ export async function reconcileOrganization(
     await organizations.replaceMetadata(organizationId, plan.metadata)
     return { organizationId, outcome: plan.change === 'grant' ? 'granted' : 'revoked', plan, metadata: plan.metadata }
   } catch (error) {
-    return { organizationId, outcome: 'failed', error: asSyncError(error) }
+    const failure = asSyncError(error)
+    // A deleted Organization holds nothing to revoke; only granting to one is an error.
+    if (failure.reason === 'organization-not-found' && rankClaimants({ organizationId, claimants }).length === 0) {
+      const plan: Plan = {
+        organizationId,
+        owner: undefined,
+        conflicts: [],
+        action: 'none',
+        reason: 'organization-missing',
+      }
+      return { organizationId, outcome: 'unchanged', plan, metadata: {} }
+    }
+    return { organizationId, outcome: 'failed', error: failure }
   }
 }
 

@@ -41,6 +41,8 @@ export type NoWriteReason =
   | 'newer-in-auth0'
   /** Nothing to grant and the access keys were not written by this project: leave them alone. */
   | 'not-ours'
+  /** The Organization no longer exists in Auth0 and no policy grants it: there is nothing to revoke. */
+  | 'organization-missing'
 
 export function planOrganization(state: OrganizationState): Plan {
   const { organizationId, observed } = state

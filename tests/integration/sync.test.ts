@@ -109,6 +109,17 @@ describe('4. moving a policy to another organization', () => {
   })
 })
 
+describe('4b. an Organization deleted in Auth0', () => {
+  it('moving away from it revokes nothing and fails nothing; granting to it fails naming it', async () => {
+    const [toMissing] = await publish({ ...acme, auth0OrganizationId: 'org_missing999' })
+    expect(String(toMissing?.error)).toContain('Auth0 has no Organization org_missing999')
+    await expectOk(publish(acme))
+    expect(bed.metadata(ACME)).toMatchObject({ ...acmeGrant, sanityPolicyId: 'policy-acme' })
+    await expectOk(publish({ ...acme, plan: 'team' }))
+    expect(bed.metadata(ACME)?.plan).toBe('team')
+  })
+})
+
 describe('5. late, duplicated and retried events', () => {
   it('never overwrite newer data', async () => {
     const [first] = await expectOk(publish(acme))
