@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
+    include: ['tests/**/*.test.{ts,tsx}'],
     globalSetup: ['tests/setup/global.ts'],
     // Child processes (the default pool) read NODE_EXTRA_CA_CERTS at start-up, which the global setup sets.
     pool: 'forks',

@@ -1,0 +1,49 @@
+/**
+ * Sends the status document built by src/status.ts. Best effort by design: a status that cannot be written is
+ * logged in one line and dropped. It never fails the invocation, so it can never make the runtime retry a sync that
+ * succeeded, and it gives up after STATUS_TIMEOUT_MS so it cannot eat the function's time budget.
+ */
+import { randomUUID } from 'node:crypto'
+import type { SanityClient } from '@sanity/client'
+import { preview } from '../core/auth0-rules.ts'
+import { type StatusReport, statusMutations } from '../status.ts'
+
+const STATUS_TIMEOUT_MS = 10_000
+
+export interface RecordOptions {
+  readonly now?: () => Date
+  readonly log?: (line: string) => void
+}
+
+/** True when the status was written. Never throws. */
+export async function recordSyncStatus(
+  client: SanityClient,
+  eventData: unknown,
+  report: StatusReport,
+  options: RecordOptions = {},
+): Promise<boolean> {
+  const log = options.log ?? console.warn
+  try {
+    const operation = (eventData as { operation?: unknown } | null)?.operation
+    const attemptedAt = (options.now ?? (() => new Date()))()
+    const mutations = statusMutations({ report, operation, attemptedAt, key: randomUUID().slice(0, 12) })
+    if (!mutations) {
+      log('sync status not recorded: the event names no usable policy ID')
+      return false
+    }
+    await client.mutate(mutations, { visibility: 'async', tag: 'auth0-access-sync.status', timeout: STATUS_TIMEOUT_MS })
+    return true
+  } catch (error) {
+    log(
+      `sync status not recorded for policy ${report.policyId ?? '?'}: ${describe(error)}; the sync itself is unaffected`,
+    )
+    return false
+  }
+}
+
+/** Status code and a short message: enough to act on, never a header or a token. */
+function describe(error: unknown): string {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode
+  const message = error instanceof Error ? preview(error.message, 160) : 'unknown error'
+  return typeof status === 'number' ? `HTTP ${status} (${message})` : message
+}

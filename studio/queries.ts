@@ -1,0 +1,11 @@
+import { defineQuery } from 'groq'
+
+/**
+ * Other published, active policies naming an organization, oldest first (the order in which the function picks
+ * the owner). Drafts and release versions are excluded in the query itself, so the result does not depend on the
+ * perspective the client happens to use.
+ */
+export const CONFLICTING_POLICIES_QUERY = defineQuery(`*[
+  _type == "accessPolicy" && status == "active" && auth0OrganizationId == $organizationId
+  && _id != $publishedId && !(_id in path("drafts.**")) && !(_id in path("versions.**"))
+] | order(_createdAt asc, _id asc) { _id, title }`)

@@ -1,0 +1,5 @@
+import { accessPolicy } from './accessPolicy.ts'
+import { role } from './role.ts'
+import { syncStatusTypes } from './syncStatus.ts'
+
+export const schemaTypes = [accessPolicy, role, ...syncStatusTypes]

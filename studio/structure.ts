@@ -1,0 +1,83 @@
+import type { DefaultDocumentNodeResolver, StructureResolver } from 'sanity/structure'
+import { POLICY_STATUSES } from '../src/core/authoring.ts'
+import { PLANS } from '../src/core/plans.ts'
+import { STATUS_TYPE } from '../src/status.ts'
+import { SyncStatusPane } from './sync-status/SyncStatusPane.tsx'
+
+const POLICY = 'accessPolicy'
+const STRUCTURE_API_VERSION = '2025-05-01'
+const knownStatuses = JSON.stringify(POLICY_STATUSES.map((status) => status.value))
+
+/** Policies by status (active first), then by plan; roles; the function's sync statuses, read-only. */
+export const structure: StructureResolver = (S) =>
+  S.list()
+    .title('Access')
+    .items([
+      S.listItem()
+        .id('policies')
+        .title('Access policies')
+        .schemaType(POLICY)
+        .child(
+          S.list()
+            .title('Access policies')
+            .items([
+              ...POLICY_STATUSES.map((status) =>
+                S.listItem()
+                  .id(`status-${status.value}`)
+                  .title(status.title.split(':')[0] ?? status.value)
+                  .child(
+                    S.documentList()
+                      .title(`${status.value} policies`)
+                      .schemaType(POLICY)
+                      .apiVersion(STRUCTURE_API_VERSION)
+                      .filter('_type == $type && status == $status')
+                      .params({ type: POLICY, status: status.value }),
+                  ),
+              ),
+              S.listItem()
+                .id('status-other')
+                .title('Other or no status')
+                .child(
+                  S.documentList()
+                    .title('Policies with another status')
+                    .schemaType(POLICY)
+                    .apiVersion(STRUCTURE_API_VERSION)
+                    .filter(`_type == $type && !(status in ${knownStatuses})`)
+                    .params({ type: POLICY }),
+                ),
+              S.divider(),
+              S.listItem()
+                .id('by-plan')
+                .title('By plan')
+                .child(
+                  S.list()
+                    .title('By plan')
+                    .items(
+                      PLANS.map((plan) =>
+                        S.listItem()
+                          .id(`plan-${plan.key}`)
+                          .title(plan.title)
+                          .child(
+                            S.documentList()
+                              .title(`${plan.title} policies`)
+                              .schemaType(POLICY)
+                              .apiVersion(STRUCTURE_API_VERSION)
+                              .filter('_type == $type && plan == $plan')
+                              .params({ type: POLICY, plan: plan.key }),
+                          ),
+                      ),
+                    ),
+                ),
+              S.documentTypeListItem(POLICY).title('All policies'),
+            ]),
+        ),
+      S.documentTypeListItem('role').title('Roles'),
+      S.divider(),
+      S.documentTypeListItem(STATUS_TYPE).title('Auth0 sync status (read-only)'),
+    ])
+
+/** Every policy gets a second tab next to the form: what the last sync did and what Auth0 holds. */
+export const defaultDocumentNode: DefaultDocumentNodeResolver = (S, { schemaType }) =>
+  schemaType === POLICY
+    ? S.document().views([S.view.form(), S.view.component(SyncStatusPane).id('auth0-sync').title('Auth0 sync')])
+    : S.document()

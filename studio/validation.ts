@@ -1,0 +1,55 @@
+/**
+ * Sanity `Rule.custom` validators over the pure rules in src/core/authoring.ts (which run the function's own
+ * `parsePolicy`). Only the wiring lives here: turning issues into markers and running the conflict query.
+ */
+import type { CustomValidator, CustomValidatorResult, ValidationContext } from 'sanity'
+import { isOrganizationId } from '../src/core/auth0-rules.ts'
+import {
+  conflictIssue,
+  issuesForField,
+  type PolicyField,
+  type PolicyForm,
+  publishedId,
+  roleSlugIssues,
+  studioIssues,
+} from '../src/core/authoring.ts'
+import { ACTIVE_STATUS } from '../src/core/policy.ts'
+import { CONFLICTING_POLICIES_QUERY } from './queries.ts'
+
+export const VALIDATION_API_VERSION = '2025-05-01'
+
+function toResult(issues: readonly { message: string; index?: number }[]): CustomValidatorResult {
+  if (issues.length === 0) return true
+  return issues.map(({ message, index }) => (index === undefined ? { message } : { message, path: [index] }))
+}
+
+const formOf = (context: ValidationContext): PolicyForm => (context.document ?? {}) as PolicyForm
+
+/** The issues the function and the Studio's stricter rules find in the whole form, for one field. */
+export function fieldRule(field: PolicyField): CustomValidator<unknown> {
+  return (_value, context) => toResult(issuesForField(studioIssues(formOf(context)), field))
+}
+
+/**
+ * The organization ID's format, then, for an active policy, whether another published active policy already
+ * grants the same organization. Reads the published perspective: drafts of other policies grant nothing.
+ */
+export const organizationRule: CustomValidator<unknown> = async (value, context) => {
+  const form = formOf(context)
+  const issues = issuesForField(studioIssues(form), 'auth0OrganizationId')
+  if (issues.length > 0 || form.status !== ACTIVE_STATUS || !isOrganizationId(value)) return toResult(issues)
+  const others = await context
+    .getClient({ apiVersion: VALIDATION_API_VERSION })
+    .fetch(
+      CONFLICTING_POLICIES_QUERY,
+      { organizationId: value, publishedId: publishedId(typeof form._id === 'string' ? form._id : '') },
+      { perspective: 'published', tag: 'access-policy-conflict' },
+    )
+  const conflict = conflictIssue(value, others)
+  return conflict ? conflict.message : true
+}
+
+export const roleSlugRule: CustomValidator<{ current?: unknown } | undefined> = (value) => {
+  if (value?.current === undefined) return true
+  return toResult(roleSlugIssues(value.current))
+}
