@@ -40,6 +40,11 @@ function showMetadata(label: string) {
   const tags = decodeContentTags(metadata.contentTags)
   if (tags) console.log(`     ${'(contentTags decoded)'.padEnd(22)} ${tags.join(', ')}`)
 }
+function showStatus() {
+  const status = bed.lake.getDocument(`accessPolicySyncStatus.${policy._id}`)
+  if (status)
+    console.log(`   Studio badge reads the status document: outcome "${status.outcome}" at ${status.attemptedAt}`)
+}
 async function runFunction() {
   const invocations = await bed.deliver()
   if (invocations.length === 0) console.log('   function: not triggered (filtered out, as in production)')
@@ -63,6 +68,7 @@ try {
   await bed.sanity.createOrReplace(policy)
   await runFunction()
   showMetadata('after publish')
+  showStatus()
   console.log('   internalNotes and title stayed in Sanity; crmAccount and supportTier were kept.')
 
   step(3, 'The editor saves a draft with plan "enterprise" (drafts never reach Auth0)')
@@ -82,6 +88,7 @@ try {
   await bed.sanity.patch(policy._id).set({ status: 'archived' }).commit()
   await runFunction()
   showMetadata('after revoke')
+  showStatus()
 
   const count = (filter: Parameters<typeof bed.auth0.count>[0]) => bed.auth0.count(filter)
   console.log(
