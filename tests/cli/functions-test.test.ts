@@ -4,16 +4,13 @@
  * client with the project hostname (`<projectId>.<apiHost>`), so the Content Lake emulator is reached as an
  * HTTP proxy: only configuration differs from production.
  */
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../emulators/auth0.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../emulators/content-lake.ts'
+import { type CliResult, repoRoot, runSanityCli } from '../support/sanity-cli.ts'
 
-const run = promisify(execFile)
-const root = fileURLToPath(new URL('../..', import.meta.url))
+const root = repoRoot
 const fixtures = 'functions/sync-access-policy/fixtures'
 const fixture = (name: string) => JSON.parse(readFileSync(`${root}/${fixtures}/${name}`, 'utf8'))
 const dataset: Array<{ _id: string; _type: string }> = fixture('dataset.json')
@@ -32,32 +29,22 @@ afterEach(async () => {
   await Promise.all([auth0.close(), lake.close()])
 })
 
-async function sanityFunctionsTest(...args: string[]): Promise<{ code: number; output: string }> {
-  const env = {
-    ...process.env,
-    PATH: `${root}node_modules/.bin:${process.env.PATH}`,
-    AUTH0_DOMAIN: auth0.domain,
-    AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-    AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
-    SANITY_INTERNAL_ENV: 'http://api.lake.test',
-    HTTP_PROXY: lake.url,
-    NO_PROXY: 'localhost,127.0.0.1',
-    DO_NOT_TRACK: '1',
-    FORCE_COLOR: '0',
-  }
-  const cli = [`${root}node_modules/@sanity/cli/bin/run.js`, 'functions', 'test', 'sync-access-policy', ...args]
-  const options = { cwd: root, env, timeout: 90_000 }
-  try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [...cli, '--project-id', 'demo-project', '--dataset', 'production'],
-      options,
-    )
-    return { code: 0, output: stdout + stderr }
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string }
-    return { code: failed.code ?? 1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` }
-  }
+function sanityFunctionsTest(...args: string[]): Promise<CliResult> {
+  return runSanityCli(
+    ['functions', 'test', 'sync-access-policy', ...args, '--project-id', 'demo-project', '--dataset', 'production'],
+    {
+      env: {
+        AUTH0_DOMAIN: auth0.domain,
+        AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
+        AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
+        // The CLI's client calls <projectId>.<apiHost>: route it, through HTTP_PROXY, to the Content Lake emulator.
+        SANITY_INTERNAL_ENV: 'http://api.lake.test',
+        HTTP_PROXY: lake.url,
+        HTTPS_PROXY: lake.url,
+        NO_PROXY: 'localhost,127.0.0.1',
+      },
+    },
+  )
 }
 
 describe('sanity functions test sync-access-policy', () => {
@@ -131,17 +118,8 @@ describe('sanity functions test sync-access-policy', () => {
 
 describe('sanity blueprints doctor', () => {
   it('accepts sanity.blueprint.ts as a valid manifest (the online checks cannot pass here)', async () => {
-    const cli = [`${root}node_modules/@sanity/cli/bin/run.js`, 'blueprints', 'doctor']
-    const env = {
-      ...process.env,
-      PATH: `${root}node_modules/.bin:${process.env.PATH}`,
-      DO_NOT_TRACK: '1',
-      FORCE_COLOR: '0',
-    }
-    const output = await run(process.execPath, cli, { cwd: root, env, timeout: 60_000 }).then(
-      ({ stdout, stderr }) => stdout + stderr,
-      (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
-    )
+    // runSanityCli points the "Host online" check at a closed loopback port: no request leaves the machine.
+    const { output } = await runSanityCli(['blueprints', 'doctor'], { timeoutMs: 60_000 })
     expect(output).toMatch(/✔\S* Manifest valid/)
     expect(output).toContain('./sanity.blueprint.ts')
   })

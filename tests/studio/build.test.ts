@@ -3,15 +3,13 @@
  * studio/sanity.cli.ts) and `sanity typegen generate`, both into a scratch directory. The build must produce a
  * Studio, and the committed studio/schema.json and sanity.types.ts must equal what the CLI generates now.
  */
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runSanityCli } from '../support/sanity-cli.ts'
 
-const run = promisify(execFile)
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const studio = join(root, 'studio')
 const scratch = mkdtempSync(join(tmpdir(), 'studio-build-'))
@@ -20,23 +18,18 @@ const PROJECT_ID = 'buildcheck42'
 const DATASET = 'buildcheck-dataset'
 
 async function sanity(...args: string[]): Promise<string> {
-  const env = {
-    ...process.env,
-    // The CLI resolves these paths against the Studio folder.
-    SANITY_TYPEGEN_OUT_DIR: relative(studio, scratch),
-    DO_NOT_TRACK: '1',
-    NO_UPDATE_NOTIFIER: '1',
-    FORCE_COLOR: '0',
-    // Nothing here needs the network: anything that tries goes to a closed port.
-    HTTP_PROXY: 'http://127.0.0.1:9',
-    HTTPS_PROXY: 'http://127.0.0.1:9',
-    NO_PROXY: '',
-    SANITY_STUDIO_PROJECT_ID: PROJECT_ID,
-    SANITY_STUDIO_DATASET: DATASET,
-  }
-  const cli = join(root, 'node_modules/@sanity/cli/bin/run.js')
-  const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: studio, env, timeout: 240_000 })
-  return stdout + stderr
+  const { code, output } = await runSanityCli(args, {
+    cwd: studio,
+    timeoutMs: 240_000,
+    env: {
+      // The CLI resolves these paths against the Studio folder.
+      SANITY_TYPEGEN_OUT_DIR: relative(studio, scratch),
+      SANITY_STUDIO_PROJECT_ID: PROJECT_ID,
+      SANITY_STUDIO_DATASET: DATASET,
+    },
+  })
+  if (code !== 0) throw new Error(`sanity ${args.join(' ')} exited with ${code}:\n${output}`)
+  return output
 }
 
 let buildSeconds = 0
