@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import process from 'node:process'
+import { ensureTestCertificate } from '../emulators/tls.ts'
 import { decodeContentTags } from '../src/core/metadata.ts'
-import { ensureTestCertificate } from '../tests/emulators/tls.ts'
 
 const { certPath } = await ensureTestCertificate()
 if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
@@ -20,14 +20,14 @@ if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
   process.exit(again.status ?? 1)
 }
 
-const { startTestBed } = await import('../tests/support/test-bed.ts')
+const { startLocalStack } = await import('../emulators/stack.ts')
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../functions/sync-access-policy/fixtures/${name}`, import.meta.url), 'utf8'))
 const dataset: Array<{ _id: string; _type: string }> = fixture('dataset.json')
 const policy = fixture('policy-acme.json')
 const ORG = policy.auth0OrganizationId as string
 
-const bed = await startTestBed({
+const bed = await startLocalStack({
   documents: dataset.filter((doc) => doc._type === 'role'),
   auth0: { organizations: fixture('organizations.json') },
 })

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { type Doc, projectEvent } from '../emulators/functions-runtime.ts'
 import blueprint, { SYNC_FUNCTION } from '../sanity.blueprint.ts'
-import { type Doc, projectEvent } from './support/functions-runtime.ts'
 
 const dataset: Doc[] = JSON.parse(
   readFileSync(new URL('../functions/sync-access-policy/fixtures/dataset.json', import.meta.url), 'utf8'),

@@ -6,8 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../emulators/auth0.ts'
-import { type ContentLakeEmulator, startContentLakeEmulator } from '../emulators/content-lake.ts'
+import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { type CliResult, repoRoot, runSanityCli } from '../support/sanity-cli.ts'
 
 const root = repoRoot

@@ -2,8 +2,13 @@ import { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { Management, ManagementClient, ManagementError } from 'auth0'
 import { afterEach, describe, expect, test } from 'vitest'
-import { type Auth0Emulator, type Auth0EmulatorOptions, DEFAULT_CLIENT, startAuth0Emulator } from './auth0.ts'
-import { ensureTestCertificate } from './tls.ts'
+import {
+  type Auth0Emulator,
+  type Auth0EmulatorOptions,
+  DEFAULT_CLIENT,
+  startAuth0Emulator,
+} from '../../emulators/auth0.ts'
+import { ensureTestCertificate } from '../../emulators/tls.ts'
 
 const ORG = { id: 'org_abc123', name: 'acme', display_name: 'Acme', metadata: { keep: 'old', drop: 'me' } }
 const ORG_PATH = `/api/v2/organizations/${ORG.id}`

@@ -4,7 +4,11 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient, type SanityClient } from '@sanity/client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type ContentLakeEmulator, type MutationChange, startContentLakeEmulator } from './content-lake.ts'
+import {
+  type ContentLakeEmulator,
+  type MutationChange,
+  startContentLakeEmulator,
+} from '../../emulators/content-lake.ts'
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const NODE_24 = join(REPO_ROOT, 'node_modules', '.bin', 'node')

@@ -4,11 +4,11 @@
  * and the invocation's result alone, and that status documents never trigger the function.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { projectEvent } from '../../emulators/functions-runtime.ts'
+import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { SYNC_FUNCTION } from '../../sanity.blueprint.ts'
 import { HISTORY_LIMIT, STATUS_TYPE, statusDocumentId } from '../../src/status.ts'
-import { projectEvent } from '../support/functions-runtime.ts'
 import { policyDocument, roleDocuments } from '../support/policies.ts'
-import { startTestBed, type TestBed } from '../support/test-bed.ts'
 
 const ACME = 'org_acme123'
 const acmeForeign = { crmAccount: 'ACME-0042', supportTier: 'gold' }
@@ -18,9 +18,9 @@ const organizations = [
 ]
 const acme = policyDocument()
 
-let bed: TestBed
+let bed: LocalStack
 beforeEach(async () => {
-  bed = await startTestBed({ documents: roleDocuments(), auth0: { organizations } })
+  bed = await startLocalStack({ documents: roleDocuments(), auth0: { organizations } })
 })
 afterEach(async () => {
   await bed.close()

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { OWNED_KEYS } from '../../src/core/metadata.ts'
-import { startTestBed, type TestBed } from '../support/test-bed.ts'
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../functions/sync-access-policy/fixtures/${name}`, import.meta.url), 'utf8'))
@@ -19,9 +19,9 @@ const GLOBEX = 'org_globex456'
 const acmeForeign = { crmAccount: 'ACME-0042', supportTier: 'gold' }
 const acmeGrant = { plan: 'pro', role: 'editor', contentTags: '["docs","reports","webinars"]' }
 
-let bed: TestBed
+let bed: LocalStack
 beforeEach(async () => {
-  bed = await startTestBed({ documents: roles, auth0: { organizations } })
+  bed = await startLocalStack({ documents: roles, auth0: { organizations } })
 })
 afterEach(async () => {
   await bed.close()
@@ -36,7 +36,7 @@ async function publish(doc: Record<string, unknown>) {
   return bed.deliver()
 }
 
-async function expectOk(promise: ReturnType<TestBed['deliver']>) {
+async function expectOk(promise: ReturnType<LocalStack['deliver']>) {
   const invocations = await promise
   for (const invocation of invocations) expect(invocation.error).toBeUndefined()
   return invocations

@@ -5,12 +5,12 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { contextFor } from '../../emulators/functions-runtime.ts'
+import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { handler } from '../../functions/sync-access-policy/index.ts'
 import { metadataProblems } from '../../src/core/auth0-rules.ts'
 import { decodeAccess, normalizeTags, OWNED_KEYS } from '../../src/core/metadata.ts'
-import { contextFor } from '../support/functions-runtime.ts'
 import { policyDocument, roleDocuments } from '../support/policies.ts'
-import { startTestBed, type TestBed } from '../support/test-bed.ts'
 
 const ORG = 'org_acme123'
 // Parsed from JSON so "__proto__" is a real own key, as it would be in Auth0's answer.
@@ -20,9 +20,9 @@ const foreign: Record<string, string> = JSON.parse(
 const FIELDS =
   /\b(auth0OrganizationId|plan|allowedContentTags(\[\d+\])?|role|_id|_rev|_updatedAt|operation|event\.data|document): /
 
-let bed: TestBed
+let bed: LocalStack
 beforeAll(async () => {
-  bed = await startTestBed({ documents: roleDocuments(), auth0: { organizations: [] } })
+  bed = await startLocalStack({ documents: roleDocuments(), auth0: { organizations: [] } })
 })
 afterAll(async () => {
   await bed.close()

@@ -5,18 +5,18 @@
  */
 import { createClient } from '@sanity/client'
 import { describe, expect, it } from 'vitest'
-import type { OrganizationId } from '../../src/core/auth0-rules.ts'
-import { connectAuth0 } from '../../src/gateways/auth0.ts'
-import { createPolicyStore } from '../../src/gateways/sanity.ts'
-import { type SyncReport, syncPolicyEvent } from '../../src/sync.ts'
 import {
   type Auth0ClientConfig,
   type Auth0Emulator,
   DEFAULT_CLIENT,
   type FaultSpec,
   startAuth0Emulator,
-} from '../emulators/auth0.ts'
-import { type ContentLakeEmulator, startContentLakeEmulator } from '../emulators/content-lake.ts'
+} from '../../emulators/auth0.ts'
+import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
+import type { OrganizationId } from '../../src/core/auth0-rules.ts'
+import { connectAuth0 } from '../../src/gateways/auth0.ts'
+import { createPolicyStore } from '../../src/gateways/sanity.ts'
+import { type SyncReport, syncPolicyEvent } from '../../src/sync.ts'
 import { policyDocument, roleDocuments } from '../support/policies.ts'
 
 const ORG = 'org_acme123' as OrganizationId

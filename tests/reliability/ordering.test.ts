@@ -11,13 +11,13 @@
 import { createClient } from '@sanity/client'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
+import { projectEvent } from '../../emulators/functions-runtime.ts'
 import { SYNC_FUNCTION } from '../../sanity.blueprint.ts'
 import { type Auth0Connection, connectAuth0 } from '../../src/gateways/auth0.ts'
 import { createPolicyStore } from '../../src/gateways/sanity.ts'
 import { syncPolicyEvent } from '../../src/sync.ts'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../emulators/auth0.ts'
-import { type ContentLakeEmulator, startContentLakeEmulator } from '../emulators/content-lake.ts'
-import { projectEvent } from '../support/functions-runtime.ts'
 import { roleDocuments } from '../support/policies.ts'
 
 const ORGS = ['org_one', 'org_two', 'org_three'] as const

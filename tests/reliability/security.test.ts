@@ -4,24 +4,24 @@
  */
 import { inspect } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { DEFAULT_CLIENT } from '../../emulators/auth0.ts'
+import { createFunctionsRuntime } from '../../emulators/functions-runtime.ts'
+import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { handler } from '../../functions/sync-access-policy/index.ts'
 import { SYNC_FUNCTION } from '../../sanity.blueprint.ts'
 import type { OrganizationId } from '../../src/core/auth0-rules.ts'
 import { OWNED_KEYS } from '../../src/core/metadata.ts'
 import { planOrganization } from '../../src/core/planner.ts'
-import { DEFAULT_CLIENT } from '../emulators/auth0.ts'
-import { createFunctionsRuntime } from '../support/functions-runtime.ts'
 import { policyDocument, policySource, roleDocuments } from '../support/policies.ts'
-import { startTestBed, type TestBed } from '../support/test-bed.ts'
 
 const ORG = 'org_acme123'
 const foreign = { crmAccount: 'ACME-0042' }
 const allowed = new Set<string>([...OWNED_KEYS, ...Object.keys(foreign)])
 const secret = DEFAULT_CLIENT.clientSecret
 
-let bed: TestBed
+let bed: LocalStack
 beforeEach(async () => {
-  bed = await startTestBed({
+  bed = await startLocalStack({
     documents: roleDocuments(),
     auth0: { organizations: [{ id: ORG, name: 'acme', metadata: { ...foreign } }] },
   })

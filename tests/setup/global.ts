@@ -1,4 +1,4 @@
-import { ensureTestCertificate } from '../emulators/tls.ts'
+import { ensureTestCertificate } from '../../emulators/tls.ts'
 
 // Runs once in the main vitest process before any worker is forked. Workers inherit the environment, so the
 // unmodified auth0 SDK (global fetch) trusts the emulator's self-signed certificate without any code change.

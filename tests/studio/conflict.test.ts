@@ -5,11 +5,11 @@
 import { createClient, type SanityClient } from '@sanity/client'
 import { evaluate, parse } from 'groq-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import type { OrganizationId } from '../../src/core/auth0-rules.ts'
 import { conflictIssue } from '../../src/core/authoring.ts'
 import { rankClaimants } from '../../src/core/planner.ts'
 import { CONFLICTING_POLICIES_QUERY } from '../../studio/queries.ts'
-import { type ContentLakeEmulator, startContentLakeEmulator } from '../emulators/content-lake.ts'
 import { policyDocument, roleDocuments } from '../support/policies.ts'
 import { studioErrors } from './support.ts'
 

@@ -7,6 +7,7 @@
 import { createClient, type SanityClient } from '@sanity/client'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { organizationIdProblem } from '../../src/core/auth0-rules.ts'
 import {
   contentTagsBudget,
@@ -18,7 +19,6 @@ import {
 import { DEFAULT_PLAN, encodeContentTags } from '../../src/core/metadata.ts'
 import { PLAN_KEYS } from '../../src/core/plans.ts'
 import { ACTIVE_STATUS, type Issue, type PolicySource, parsePolicy } from '../../src/core/policy.ts'
-import { type ContentLakeEmulator, startContentLakeEmulator } from '../emulators/content-lake.ts'
 import { policyDocument, policySource, roleDocuments } from '../support/policies.ts'
 import { studioErrors, studioSchema } from './support.ts'
 

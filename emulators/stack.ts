@@ -1,21 +1,16 @@
 /**
- * The local test bed: both emulators, the Auth0 settings pointing at them, a real `@sanity/client` for editing
+ * The local stack: both emulators, the Auth0 settings pointing at them, a real `@sanity/client` for editing
  * and the runtime stand-in delivering every published change to the real handler. Used by the integration
  * tests and by `npm run demo`.
  */
 import { createClient, type SanityClient } from '@sanity/client'
-import { handler } from '../../functions/sync-access-policy/index.ts'
-import { SYNC_FUNCTION } from '../../sanity.blueprint.ts'
-import {
-  type Auth0Emulator,
-  type Auth0EmulatorOptions,
-  DEFAULT_CLIENT,
-  startAuth0Emulator,
-} from '../emulators/auth0.ts'
-import { type ContentLakeEmulator, type MutationChange, startContentLakeEmulator } from '../emulators/content-lake.ts'
+import { handler } from '../functions/sync-access-policy/index.ts'
+import { SYNC_FUNCTION } from '../sanity.blueprint.ts'
+import { type Auth0Emulator, type Auth0EmulatorOptions, DEFAULT_CLIENT, startAuth0Emulator } from './auth0.ts'
+import { type ContentLakeEmulator, type MutationChange, startContentLakeEmulator } from './content-lake.ts'
 import { createFunctionsRuntime, type DocumentChange, type Invocation } from './functions-runtime.ts'
 
-export interface TestBed {
+export interface LocalStack {
   readonly auth0: Auth0Emulator
   readonly lake: ContentLakeEmulator
   /** An editor's client (raw perspective, so drafts are visible and writable). */
@@ -29,12 +24,12 @@ export interface TestBed {
   close(): Promise<void>
 }
 
-export interface TestBedOptions {
+export interface LocalStackOptions {
   readonly documents?: Array<{ _id: string; [key: string]: unknown }>
   readonly auth0?: Auth0EmulatorOptions
 }
 
-export async function startTestBed(options: TestBedOptions = {}): Promise<TestBed> {
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const [auth0, lake] = await Promise.all([
     startAuth0Emulator(options.auth0),
     startContentLakeEmulator({ documents: options.documents ?? [] }),

@@ -5,7 +5,7 @@ import { createServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { ensureTestCertificate } from './tls.ts'
 
-// Test-only emulator of the slice of the Auth0 Management API this project uses, reached by the unmodified `auth0`
+// Local emulator of the slice of the Auth0 Management API this project uses, reached by the unmodified `auth0`
 // SDK over HTTPS at `localhost:PORT` (the certificate is trusted through NODE_EXTRA_CA_CERTS, see tests/setup).
 
 export interface Auth0ClientConfig {

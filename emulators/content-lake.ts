@@ -1,4 +1,4 @@
-// Test-only emulator of the Sanity Content Lake HTTP API, reachable by the unmodified `@sanity/client`.
+// Local emulator of the Sanity Content Lake HTTP API, reachable by the unmodified `@sanity/client`.
 //
 // Endpoints (all under /v{apiVersion}, where apiVersion is `1`, `X` or `YYYY-MM-DD`):
 //   GET|POST /data/query/{dataset}   GROQ via groq-js → { ms, query?, result }

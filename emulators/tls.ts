@@ -15,7 +15,7 @@ export interface TestCertificate {
   key: string
 }
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const TLS_DIR = join(REPO_ROOT, '.tls')
 // cert.pem and key.pem live together in one directory that is only ever replaced by an atomic directory rename,
 // so a reader never sees a certificate paired with another generation's key.
