@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import process from 'node:process'
+import { format } from 'node:util'
 import { ensureTestCertificate } from '../emulators/tls.ts'
 import { decodeContentTags } from '../src/core/metadata.ts'
 
@@ -45,8 +46,25 @@ function showStatus() {
   if (status)
     console.log(`   Studio badge reads the status document: outcome "${status.outcome}" at ${status.attemptedAt}`)
 }
+/** Runs `work` with the function's console lines indented under the current step, like the demo's own. */
+async function indentFunctionLogs<T>(work: () => Promise<T>): Promise<T> {
+  const { log, warn } = console
+  const indent =
+    (write: typeof log) =>
+    (...args: unknown[]) => {
+      for (const line of format(...args).split('\n')) write(`   function: ${line}`)
+    }
+  console.log = indent(log)
+  console.warn = indent(warn)
+  try {
+    return await work()
+  } finally {
+    console.log = log
+    console.warn = warn
+  }
+}
 async function runFunction() {
-  const invocations = await bed.deliver()
+  const invocations = await indentFunctionLogs(() => bed.deliver())
   if (invocations.length === 0) console.log('   function: not triggered (filtered out, as in production)')
   for (const invocation of invocations) {
     if (invocation.error) throw invocation.error
