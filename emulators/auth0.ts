@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
+import { type ActionsApi, createActionsApi, NOT_HANDLED } from './auth0-actions.ts'
+import { createLoginService, type LoginOptions, type LoginResult } from './auth0-login.ts'
 import { ensureTestCertificate } from './tls.ts'
 
 // Local emulator of the slice of the Auth0 Management API this project uses, reached by the unmodified `auth0`
@@ -37,6 +39,8 @@ export interface Auth0EmulatorOptions {
   rateLimits?: { read?: Bucket | false; write?: Bucket | false }
   /** Speeds up bucket refill: 60 makes an emulated minute last one real second. Default 1. */
   timeScale?: number
+  /** How long a new or updated Action draft takes to reach `built`, in ms (emulators/auth0-actions.ts). Default 300. */
+  actionBuildDelayMs?: number
 }
 
 export interface FaultSpec {
@@ -96,6 +100,12 @@ export interface Auth0Emulator {
   clearRequests(): void
   filterRequests(filter?: RequestFilter): LoggedRequest[]
   count(filter?: RequestFilter): number
+  /** `https://localhost:PORT/`: the `iss` of issued ID and access tokens; JWKS at `.well-known/jwks.json`. */
+  readonly issuer: string
+  /** Actions and trigger bindings (emulators/auth0-actions.ts). */
+  readonly actions: ActionsApi
+  /** Signs a test user in, runs the bound post-login Actions, returns RS256 tokens (emulators/auth0-login.ts). */
+  login(options?: LoginOptions): Promise<LoginResult>
   close(): Promise<void>
 }
 
@@ -246,6 +256,14 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     write: makeBucket(options.rateLimits?.write),
   }
   let domain = ''
+  const actions = createActionsApi({ buildDelayMs: options.actionBuildDelayMs }, (status, message, errorCode) => {
+    throw apiError(status, message, errorCode)
+  })
+  const logins = await createLoginService({
+    issuer: () => `https://${domain}/`,
+    organization: (id) => organizations.get(id),
+    postLoginActions: () => actions.bound('post-login'),
+  })
 
   function makeBucket(config: Bucket | false | undefined): BucketState | undefined {
     if (!config) return undefined
@@ -452,6 +470,11 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
       }
       return structuredClone(org)
     }
+    if (url.pathname.startsWith('/api/v2/actions/')) {
+      if (typeof entry.body === 'string') throw apiError(400, 'Invalid request payload JSON format', 'invalid_body')
+      const answer = actions.handle(method, url, entry.body, (scope) => authorize(authorization, scope, entry))
+      if (answer !== NOT_HANDLED) return answer
+    }
     throw apiError(404, 'Not Found')
   }
 
@@ -526,6 +549,8 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
       }
       return
     }
+    const wellKnown = method === 'GET' ? logins.wellKnown(url.pathname) : undefined
+    if (wellKnown !== undefined) return send(res, entry, 200, wellKnown)
     if (!isApi) return send(res, entry, 404, apiError(404, 'Not Found').body)
 
     if (bucket) {
@@ -560,6 +585,9 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     domain,
     baseUrl: `https://${domain}`,
     port,
+    issuer: `https://${domain}/`,
+    actions,
+    login: (login) => logins.login(login),
     requests,
     injectFault(fault) {
       faults.push({ spec: { ...fault }, remaining: fault.times ?? 1 })

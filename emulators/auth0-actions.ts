@@ -1,0 +1,393 @@
+/**
+ * The Actions slice of the Auth0 Management API emulator: create, read, update and deploy Actions, and the
+ * ordered trigger bindings. Hooked into emulators/auth0.ts, which does TLS, tokens, faults and rate limits.
+ *
+ * Behaviour copied from Auth0 (see ../shared/reference/platform-facts.md):
+ * - a created or updated draft goes `pending` → `building` → `built` over `buildDelayMs`;
+ * - deploying a draft that is not `built` is refused with 400 "A draft must be in the 'built' state before it
+ *   can be deployed";
+ * - a PATCH with `secrets` replaces the whole list; without `secrets` the draft keeps them; values never leave;
+ * - the bindings PATCH replaces the trigger's whole ordered list;
+ * - scopes: read:actions (list, get, bindings list), create:actions (create, deploy), update:actions (update,
+ *   bindings update).
+ */
+import { randomUUID } from 'node:crypto'
+
+export interface ActionsEmulatorOptions {
+  /** How long a new draft takes to reach `built`, in ms. Default 300. */
+  buildDelayMs?: number
+}
+
+/** What the login runs: a deployed Action's code and secrets. */
+export interface DeployedAction {
+  readonly id: string
+  readonly name: string
+  readonly code: string
+  readonly secrets: Readonly<Record<string, string>>
+}
+
+export interface ActionsApi {
+  /** Answers an /api/v2/actions request, or returns NOT_HANDLED for any other path. */
+  handle(method: string, url: URL, body: unknown, authorize: (scope: string) => void): unknown
+  /** The deployed Actions bound to a trigger, in execution order. */
+  bound(triggerId: string): DeployedAction[]
+  /** The API's view of every Action (secret values hidden), for assertions. */
+  list(): Record<string, unknown>[]
+  /** The trigger's bindings as the API shows them. */
+  bindings(triggerId: string): Record<string, unknown>[]
+  /** Test seeding: creates, builds, deploys and binds an Action at once (someone else's Action, say). */
+  install(action: { name: string; code: string; secrets?: Record<string, string>; trigger?: string }): string
+}
+
+export const NOT_HANDLED = Symbol('not handled')
+
+/** The deploy script's own Machine-to-Machine client: Actions scopes only, nothing on Organizations. */
+export const DEPLOY_CLIENT = {
+  clientId: 'deploy-client-id',
+  clientSecret: 'deploy-client-secret',
+  scopes: ['read:actions', 'create:actions', 'update:actions'],
+}
+
+type Fail = (status: number, message: string, errorCode?: string) => never
+
+interface Version {
+  id: string
+  number: number
+  code: string
+  runtime: string
+  secrets: Record<string, string>
+  deployed: boolean
+  createdAt: string
+}
+
+interface StoredAction {
+  id: string
+  name: string
+  supportedTriggers: Array<{ id: string; version: string }>
+  code: string
+  runtime: string
+  dependencies: unknown[]
+  secrets: Map<string, { value: string; updatedAt: string }>
+  createdAt: string
+  updatedAt: string
+  buildStartedAt: number
+  versions: Version[]
+  allChangesDeployed: boolean
+}
+
+interface Binding {
+  id: string
+  triggerId: string
+  displayName: string
+  actionId: string
+  createdAt: string
+  updatedAt: string
+}
+
+const DEFAULT_RUNTIME = 'node22'
+const TRIGGERS = new Set(['post-login', 'credentials-exchange', 'pre-user-registration', 'post-user-registration'])
+
+export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): ActionsApi {
+  const buildDelayMs = options.buildDelayMs ?? 300
+  const actions = new Map<string, StoredAction>()
+  const bindingsByTrigger = new Map<string, Binding[]>()
+
+  const now = () => new Date().toISOString()
+
+  function status(action: StoredAction): 'pending' | 'building' | 'built' {
+    const elapsed = Date.now() - action.buildStartedAt
+    if (elapsed >= buildDelayMs) return 'built'
+    return elapsed < buildDelayMs / 2 ? 'pending' : 'building'
+  }
+
+  function find(id: string): StoredAction {
+    const action = actions.get(id)
+    if (!action) fail(404, 'That action does not exist.', 'not_found')
+    return action
+  }
+
+  function versionView(action: StoredAction, version: Version) {
+    return {
+      id: version.id,
+      action_id: action.id,
+      code: version.code,
+      dependencies: [],
+      deployed: version.deployed,
+      runtime: version.runtime,
+      secrets: Object.keys(version.secrets).map((name) => ({ name, updated_at: version.createdAt })),
+      status: 'built',
+      number: version.number,
+      errors: [],
+      action: { id: action.id, name: action.name, supported_triggers: action.supportedTriggers },
+      built_at: version.createdAt,
+      created_at: version.createdAt,
+      updated_at: version.createdAt,
+      supported_triggers: action.supportedTriggers,
+    }
+  }
+
+  function view(action: StoredAction): Record<string, unknown> {
+    const deployed = action.versions.find((version) => version.deployed)
+    const current = status(action)
+    return {
+      id: action.id,
+      name: action.name,
+      supported_triggers: structuredClone(action.supportedTriggers),
+      all_changes_deployed: action.allChangesDeployed,
+      created_at: action.createdAt,
+      updated_at: action.updatedAt,
+      code: action.code,
+      dependencies: structuredClone(action.dependencies),
+      runtime: action.runtime,
+      secrets: [...action.secrets].map(([name, secret]) => ({ name, updated_at: secret.updatedAt })),
+      ...(deployed ? { deployed_version: versionView(action, deployed) } : {}),
+      status: current,
+      ...(current === 'built' ? { built_at: new Date(action.buildStartedAt + buildDelayMs).toISOString() } : {}),
+    }
+  }
+
+  function invalid(problem: string): never {
+    return fail(400, `Payload validation error: ${problem}`, 'invalid_body')
+  }
+
+  function readSecrets(value: unknown, previous?: StoredAction['secrets']): StoredAction['secrets'] {
+    if (!Array.isArray(value)) invalid(`'Expected type array' on property secrets.`)
+    const secrets: StoredAction['secrets'] = new Map()
+    for (const secret of value) {
+      const name = (secret as { name?: unknown })?.name
+      const given = (secret as { value?: unknown })?.value
+      if (typeof name !== 'string' || name === '' || name.length > 128) invalid(`'Invalid secret name' on secrets.`)
+      if (given !== undefined && (typeof given !== 'string' || given.length > 4096)) {
+        invalid(`'Secret values are strings of at most 4096 characters' on secrets.${name}.`)
+      }
+      const kept = previous?.get(name)
+      if (given === undefined && !kept) invalid(`'Missing value for new secret ${name}' on secrets.`)
+      secrets.set(name, given === undefined && kept ? kept : { value: given as string, updatedAt: now() })
+    }
+    return secrets
+  }
+
+  function readTriggers(value: unknown): StoredAction['supportedTriggers'] {
+    if (!Array.isArray(value) || value.length === 0) invalid(`'Expected a non-empty array' on supported_triggers.`)
+    return value.map((trigger) => {
+      const id = (trigger as { id?: unknown })?.id
+      if (typeof id !== 'string' || !TRIGGERS.has(id)) invalid(`'Unknown trigger ${String(id)}' on supported_triggers.`)
+      const version = (trigger as { version?: unknown }).version
+      return { id, version: typeof version === 'string' ? version : 'v3' }
+    })
+  }
+
+  function record(body: unknown): Record<string, unknown> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return fail(400, 'Invalid request payload JSON format', 'invalid_body')
+    }
+    return body as Record<string, unknown>
+  }
+
+  function create(body: unknown): StoredAction {
+    const input = record(body)
+    const { name, code } = input
+    if (typeof name !== 'string' || name.trim() === '') invalid(`'Missing required property: name'.`)
+    if ([...actions.values()].some((action) => action.name === name)) {
+      fail(409, `An action with the name '${name}' already exists.`, 'already_exists')
+    }
+    if (code !== undefined && typeof code !== 'string') invalid(`'Expected type string' on property code.`)
+    const at = now()
+    const action: StoredAction = {
+      id: randomUUID(),
+      name,
+      supportedTriggers: readTriggers(input.supported_triggers),
+      code: code ?? '',
+      runtime: typeof input.runtime === 'string' ? input.runtime : DEFAULT_RUNTIME,
+      dependencies: Array.isArray(input.dependencies) ? structuredClone(input.dependencies) : [],
+      secrets: input.secrets === undefined ? new Map() : readSecrets(input.secrets),
+      createdAt: at,
+      updatedAt: at,
+      buildStartedAt: Date.now(),
+      versions: [],
+      allChangesDeployed: false,
+    }
+    actions.set(action.id, action)
+    return action
+  }
+
+  function update(action: StoredAction, body: unknown): void {
+    const input = record(body)
+    if (input.name !== undefined) {
+      if (typeof input.name !== 'string' || input.name.trim() === '') invalid(`'Invalid name'.`)
+      action.name = input.name
+    }
+    if (input.code !== undefined) {
+      if (typeof input.code !== 'string') invalid(`'Expected type string' on property code.`)
+      action.code = input.code
+    }
+    if (input.runtime !== undefined) action.runtime = String(input.runtime)
+    if (input.supported_triggers !== undefined) action.supportedTriggers = readTriggers(input.supported_triggers)
+    if (input.secrets !== undefined) action.secrets = readSecrets(input.secrets, action.secrets)
+    action.updatedAt = now()
+    action.buildStartedAt = Date.now()
+    action.allChangesDeployed = false
+  }
+
+  function deploy(action: StoredAction): Version {
+    if (status(action) !== 'built') {
+      fail(400, "A draft must be in the 'built' state before it can be deployed.", 'invalid_body')
+    }
+    for (const version of action.versions) version.deployed = false
+    const version: Version = {
+      id: randomUUID(),
+      number: action.versions.length + 1,
+      code: action.code,
+      runtime: action.runtime,
+      secrets: Object.fromEntries([...action.secrets].map(([name, secret]) => [name, secret.value])),
+      deployed: true,
+      createdAt: now(),
+    }
+    action.versions.push(version)
+    action.allChangesDeployed = true
+    return version
+  }
+
+  function bindingView(binding: Binding) {
+    const action = actions.get(binding.actionId)
+    return {
+      id: binding.id,
+      trigger_id: binding.triggerId,
+      display_name: binding.displayName,
+      action: action ? view(action) : undefined,
+      created_at: binding.createdAt,
+      updated_at: binding.updatedAt,
+    }
+  }
+
+  function replaceBindings(triggerId: string, body: unknown): Binding[] {
+    const input = record(body)
+    if (!Array.isArray(input.bindings)) invalid(`'Expected type array' on property bindings.`)
+    const current = bindingsByTrigger.get(triggerId) ?? []
+    const next: Binding[] = input.bindings.map((entry: unknown, index: number) => {
+      const ref = (entry as { ref?: { type?: unknown; value?: unknown } })?.ref
+      const displayName = (entry as { display_name?: unknown })?.display_name
+      if (typeof ref?.value !== 'string') invalid(`'Missing ref.value' on bindings[${index}].`)
+      const value = ref.value
+      if (ref.type === 'binding_id') {
+        const existing = current.find((binding) => binding.id === value)
+        if (!existing) fail(404, `Binding ${value} does not exist on trigger ${triggerId}.`, 'not_found')
+        return { ...existing, displayName: typeof displayName === 'string' ? displayName : existing.displayName }
+      }
+      let action: StoredAction | undefined
+      if (ref.type === 'action_id') action = actions.get(value)
+      else if (ref.type === 'action_name') action = [...actions.values()].find((a) => a.name === value)
+      else invalid(`'ref.type must be binding_id, action_id or action_name' on bindings[${index}].`)
+      if (!action) return fail(404, `Action ${value} does not exist.`, 'not_found')
+      if (!action.supportedTriggers.some((trigger) => trigger.id === triggerId)) {
+        invalid(`Action '${action.name}' does not support the trigger ${triggerId}.`)
+      }
+      if (!action.versions.some((version) => version.deployed)) {
+        invalid(`Action '${action.name}' must be deployed before it can be bound.`)
+      }
+      const at = now()
+      const name = typeof displayName === 'string' ? displayName : action.name
+      return { id: randomUUID(), triggerId, displayName: name, actionId: action.id, createdAt: at, updatedAt: at }
+    })
+    bindingsByTrigger.set(triggerId, next)
+    return next
+  }
+
+  function handle(method: string, url: URL, body: unknown, authorize: (scope: string) => void): unknown {
+    const path = url.pathname
+    if (path === '/api/v2/actions/actions') {
+      if (method === 'GET') {
+        authorize('read:actions')
+        const name = url.searchParams.get('actionName')
+        const trigger = url.searchParams.get('triggerId')
+        const page = Number(url.searchParams.get('page') ?? 0)
+        const perPage = Number(url.searchParams.get('per_page') ?? 50)
+        const all = [...actions.values()].filter(
+          (action) =>
+            (name === null || action.name === name) &&
+            (trigger === null || action.supportedTriggers.some((t) => t.id === trigger)),
+        )
+        const items = all.slice(page * perPage, page * perPage + perPage).map(view)
+        return { actions: items, total: all.length, page, per_page: perPage }
+      }
+      if (method === 'POST') {
+        authorize('create:actions')
+        return view(create(body))
+      }
+    }
+    const one = /^\/api\/v2\/actions\/actions\/([^/]+)(\/deploy)?$/.exec(path)
+    if (one?.[1] !== undefined) {
+      const id = decodeURIComponent(one[1])
+      if (one[2] && method === 'POST') {
+        authorize('create:actions')
+        const action = find(id)
+        return versionView(action, deploy(action))
+      }
+      if (!one[2] && method === 'GET') {
+        authorize('read:actions')
+        return view(find(id))
+      }
+      if (!one[2] && method === 'PATCH') {
+        authorize('update:actions')
+        const action = find(id)
+        update(action, body)
+        return view(action)
+      }
+    }
+    const triggerBindings = /^\/api\/v2\/actions\/triggers\/([^/]+)\/bindings$/.exec(path)
+    if (triggerBindings?.[1] !== undefined) {
+      const triggerId = decodeURIComponent(triggerBindings[1])
+      if (!TRIGGERS.has(triggerId)) fail(404, `Trigger ${triggerId} does not exist.`, 'not_found')
+      if (method === 'GET') {
+        authorize('read:actions')
+        const page = Number(url.searchParams.get('page') ?? 0)
+        const perPage = Number(url.searchParams.get('per_page') ?? 20)
+        const all = bindingsByTrigger.get(triggerId) ?? []
+        const items = all.slice(page * perPage, page * perPage + perPage).map(bindingView)
+        return { bindings: items, total: all.length, page, per_page: perPage }
+      }
+      if (method === 'PATCH') {
+        authorize('update:actions')
+        return { bindings: replaceBindings(triggerId, body).map(bindingView) }
+      }
+    }
+    return NOT_HANDLED
+  }
+
+  return {
+    handle,
+    bound(triggerId) {
+      return (bindingsByTrigger.get(triggerId) ?? []).flatMap((binding) => {
+        const action = actions.get(binding.actionId)
+        const version = action?.versions.find((v) => v.deployed)
+        return action && version
+          ? [{ id: action.id, name: action.name, code: version.code, secrets: { ...version.secrets } }]
+          : []
+      })
+    },
+    list: () => [...actions.values()].map(view),
+    bindings: (triggerId) => (bindingsByTrigger.get(triggerId) ?? []).map(bindingView),
+    install({ name, code, secrets = {}, trigger = 'post-login' }) {
+      const action = create({
+        name,
+        code,
+        supported_triggers: [{ id: trigger, version: 'v3' }],
+        secrets: Object.entries(secrets).map(([secretName, value]) => ({ name: secretName, value })),
+      })
+      action.buildStartedAt = Date.now() - buildDelayMs
+      deploy(action)
+      const current = bindingsByTrigger.get(trigger) ?? []
+      const at = now()
+      current.push({
+        id: randomUUID(),
+        triggerId: trigger,
+        displayName: name,
+        actionId: action.id,
+        createdAt: at,
+        updatedAt: at,
+      })
+      bindingsByTrigger.set(trigger, current)
+      return action.id
+    },
+  }
+}
