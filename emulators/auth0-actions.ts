@@ -37,6 +37,8 @@ export interface ActionsApi {
   bindings(triggerId: string): Record<string, unknown>[]
   /** Test seeding: creates, builds, deploys and binds an Action at once (someone else's Action, say). */
   install(action: { name: string; code: string; secrets?: Record<string, string>; trigger?: string }): string
+  /** Test reset: removes every binding of the trigger (the Actions stay). */
+  unbindAll(triggerId: string): void
 }
 
 export const NOT_HANDLED = Symbol('not handled')
@@ -366,6 +368,7 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
       })
     },
     list: () => [...actions.values()].map(view),
+    unbindAll: (triggerId) => void bindingsByTrigger.delete(triggerId),
     bindings: (triggerId) => (bindingsByTrigger.get(triggerId) ?? []).map(bindingView),
     install({ name, code, secrets = {}, trigger = 'post-login' }) {
       const action = create({

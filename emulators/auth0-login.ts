@@ -17,7 +17,7 @@ export interface LoginOptions {
   clientId?: string
   /** The API (`aud` of the access token). Default `https://api.example.com/`. */
   audience?: string
-  /** Token lifetime. Default 3600. */
+  /** Token lifetime in seconds; negative for an already expired token. Default 3600. */
   expiresInSeconds?: number
 }
 
@@ -61,13 +61,15 @@ export async function createLoginService(options: LoginServiceOptions): Promise<
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }
 
   async function sign(claims: Record<string, unknown>, audience: string | string[], ttl: number, subject: string) {
+    const now = Math.floor(Date.now() / 1000)
+    // A negative ttl issues an already expired token (for tests); iat stays before exp.
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
       .setIssuer(options.issuer())
       .setSubject(subject)
       .setAudience(audience)
-      .setIssuedAt()
-      .setExpirationTime(`${ttl}s`)
+      .setIssuedAt(Math.min(now, now + ttl - 60))
+      .setExpirationTime(now + ttl)
       .sign(privateKey)
   }
 
