@@ -15,6 +15,54 @@
 export declare const internalGroqTypeReferenceTo: unique symbol;
 
 // Source: schema.json
+export type AccessPolicyReconcileStatus = {
+  _id: string;
+  _type: "accessPolicyReconcileStatus";
+  _createdAt: string;
+  _updatedAt: string;
+  _rev: string;
+  outcome?: "in sync" | "repaired" | "partial" | "failed";
+  runAt?: string;
+  driftFound?: number;
+  driftFixed?: number;
+  failures?: number;
+  unfinished?: number;
+  message?: string;
+  organizations?: number;
+  policies?: number;
+  durationSeconds?: number;
+  passComplete?: boolean;
+  cursor?: {
+    from?: string;
+    after?: string;
+  };
+  failed?: Array<{
+    _key: string;
+  } & AccessPolicyReconcileFailure>;
+  history?: Array<{
+    _key: string;
+  } & AccessPolicyReconcileRun>;
+};
+
+export type AccessPolicyReconcileRun = {
+  _type: "accessPolicyReconcileRun";
+  outcome?: "in sync" | "repaired" | "partial" | "failed";
+  runAt?: string;
+  driftFound?: number;
+  driftFixed?: number;
+  failures?: number;
+  unfinished?: number;
+};
+
+export type AccessPolicyReconcileFailure = {
+  _type: "accessPolicyReconcileFailure";
+  organizationId?: string;
+  policyId?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+};
+
 export type AccessPolicyReference = {
   _ref: string;
   _type: "reference";
@@ -225,7 +273,7 @@ export type Geopoint = {
   alt?: number;
 };
 
-export type AllSanitySchemaTypes = AccessPolicyReference | AccessPolicySyncStatus | AccessPolicySyncAttempt | AccessPolicySyncOrganization | RoleReference | AccessPolicy | Role | Slug | SanityImagePaletteSwatch | SanityImagePalette | SanityImageDimensions | SanityImageMetadata | SanityImageHotspot | SanityImageCrop | SanityFileAsset | SanityAssetSourceData | SanityImageAsset | Geopoint;
+export type AllSanitySchemaTypes = AccessPolicyReconcileStatus | AccessPolicyReconcileRun | AccessPolicyReconcileFailure | AccessPolicyReference | AccessPolicySyncStatus | AccessPolicySyncAttempt | AccessPolicySyncOrganization | RoleReference | AccessPolicy | Role | Slug | SanityImagePaletteSwatch | SanityImagePalette | SanityImageDimensions | SanityImageMetadata | SanityImageHotspot | SanityImageCrop | SanityFileAsset | SanityAssetSourceData | SanityImageAsset | Geopoint;
 
 // Source: ../src/gateways/sanity.ts
 // Variable: POLICY_STATE_QUERY
@@ -257,6 +305,38 @@ export type POLICY_STATE_QUERY_RESULT = {
   }>;
 };
 
+// Source: ../src/gateways/sanity.ts
+// Variable: POLICY_PAGE_QUERY
+// Query: *[_type == "accessPolicy" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }
+export type POLICY_PAGE_QUERY_RESULT = Array<{
+  _id: string;
+  _rev: string;
+  _createdAt: string;
+  _updatedAt: string;
+  auth0OrganizationId: string | null;
+  plan: "enterprise" | "free" | "pro" | "team" | null;
+  allowedContentTags: Array<string> | null;
+  status: "active" | "archived" | "paused" | null;
+  role: string | null;
+  roleRef: string | null;
+}>;
+
+// Source: ../src/gateways/sanity.ts
+// Variable: POLICIES_IN_SCOPE_QUERY
+// Query: *[_type == "accessPolicy" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }
+export type POLICIES_IN_SCOPE_QUERY_RESULT = Array<{
+  _id: string;
+  _rev: string;
+  _createdAt: string;
+  _updatedAt: string;
+  auth0OrganizationId: string | null;
+  plan: "enterprise" | "free" | "pro" | "team" | null;
+  allowedContentTags: Array<string> | null;
+  status: "active" | "archived" | "paused" | null;
+  role: string | null;
+  roleRef: string | null;
+}>;
+
 // Source: queries.ts
 // Variable: CONFLICTING_POLICIES_QUERY
 // Query: *[  _type == "accessPolicy" && status == "active" && auth0OrganizationId == $organizationId  && _id != $publishedId && !(_id in path("drafts.**")) && !(_id in path("versions.**"))] | order(_createdAt asc, _id asc) { _id, title }
@@ -269,6 +349,8 @@ export type CONFLICTING_POLICIES_QUERY_RESULT = Array<{
 declare global {
   interface SanityQueries {
     "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }\n}": | POLICY_STATE_QUERY_RESULT;
+    "*[_type == \"accessPolicy\" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICY_PAGE_QUERY_RESULT;
+    "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICIES_IN_SCOPE_QUERY_RESULT;
     "*[\n  _type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId == $organizationId\n  && _id != $publishedId && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(_createdAt asc, _id asc) { _id, title }": | CONFLICTING_POLICIES_QUERY_RESULT;
   }
 }

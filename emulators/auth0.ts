@@ -30,13 +30,25 @@ export interface Bucket {
   refillPerMinute: number
 }
 
+/** Auth0's Professional tier Management API limits (burst, per minute), per class. */
+export const PROFESSIONAL_RATE_LIMITS = {
+  list: { capacity: 5, refillPerMinute: 50 },
+  read: { capacity: 20, refillPerMinute: 200 },
+  write: { capacity: 5, refillPerMinute: 25 },
+} as const satisfies Record<'list' | 'read' | 'write', Bucket>
+
 export interface Auth0EmulatorOptions {
   clients?: Auth0ClientConfig[]
   organizations?: Auth0Organization[]
   /** `expires_in` of issued tokens, in real seconds (not scaled). Default 86400. */
   tokenTtlSeconds?: number
-  /** Rate limits per class: read = GET, write = any other method, on /api/v2 only. Default: both off. */
-  rateLimits?: { read?: Bucket | false; write?: Bucket | false }
+  /**
+   * Rate limits per class, on /api/v2 only: list = GET /organizations, read = any other GET, write = any other
+   * method. Default: all off. Without `list`, listing draws on the `read` bucket.
+   */
+  rateLimits?: { read?: Bucket | false; write?: Bucket | false; list?: Bucket | false }
+  /** Checkpoint pagination also returns a `next` with the last page (Auth0 can); it leads to an empty page. */
+  nextOnLastPage?: boolean
   /** Speeds up bucket refill: 60 makes an emulated minute last one real second. Default 1. */
   timeScale?: number
   /** How long a new or updated Action draft takes to reach `built`, in ms (emulators/auth0-actions.ts). Default 300. */
@@ -117,6 +129,8 @@ export const DEFAULT_CLIENT: Auth0ClientConfig = {
 
 /** Rate-limit headers reported for a class whose limit is off: a nominal bucket that never runs dry. */
 const UNLIMITED = 1000
+/** The `next` checkpoint returned with the last page when `nextOnLastPage` is set. */
+const END_CHECKPOINT = 'end-of-list'
 const MAX_METADATA_KEYS = 25
 const MAX_METADATA_LENGTH = 255
 const UPDATE_FIELDS = new Set([
@@ -254,6 +268,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
   const buckets = {
     read: makeBucket(options.rateLimits?.read),
     write: makeBucket(options.rateLimits?.write),
+    list: makeBucket(options.rateLimits?.list),
   }
   let domain = ''
   const actions = createActionsApi({ buildDelayMs: options.actionBuildDelayMs }, (status, message, errorCode) => {
@@ -404,7 +419,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
   }
 
   function listOrganizations(query: URLSearchParams): unknown {
-    const all = [...organizations.values()].map((org) => structuredClone(org))
+    const all = [...organizations.values()]
     const intParam = (name: string, fallback: number, max: number): number => {
       const raw = query.get(name)
       if (raw === null) return fallback
@@ -422,6 +437,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
       // Checkpoint pagination: `from` is the id of the first organization of the page; include_totals is ignored.
       const take = intParam('take', 50, 100)
       const from = query.get('from')
+      if (from === END_CHECKPOINT) return { organizations: [] }
       const start = from ? all.findIndex((org) => org.id === from) : 0
       if (start < 0)
         throw apiError(
@@ -429,13 +445,14 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
           `Query validation error: 'Invalid checkpoint ${from}' on property from.`,
           'invalid_query_string',
         )
-      const page = all.slice(start, start + take)
+      const page = all.slice(start, start + take).map((org) => structuredClone(org))
       const next = all[start + take]
-      return next ? { organizations: page, next: next.id } : { organizations: page }
+      if (next) return { organizations: page, next: next.id }
+      return options.nextOnLastPage ? { organizations: page, next: END_CHECKPOINT } : { organizations: page }
     }
     const perPage = intParam('per_page', 50, 100)
     const page = intParam('page', 0, Number.MAX_SAFE_INTEGER)
-    const items = all.slice(page * perPage, page * perPage + perPage)
+    const items = all.slice(page * perPage, page * perPage + perPage).map((org) => structuredClone(org))
     if (query.get('include_totals') !== 'true') return items
     return { organizations: items, start: page * perPage, limit: perPage, total: all.length }
   }
@@ -513,7 +530,8 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     const { method } = entry
     const isToken = url.pathname === '/oauth/token'
     const isApi = url.pathname.startsWith('/api/v2/')
-    const bucket = method === 'GET' ? buckets.read : buckets.write
+    const listing = method === 'GET' && url.pathname === '/api/v2/organizations'
+    const bucket = method !== 'GET' ? buckets.write : listing ? (buckets.list ?? buckets.read) : buckets.read
 
     const fault = takeFault(method, url.pathname)
     if (fault) {

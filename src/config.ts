@@ -22,28 +22,90 @@ export const DEFAULTS = { timeoutSeconds: 10, budgetSeconds: 90 } as const
 
 type Env = Readonly<Record<string, string | undefined>>
 
+const FUNCTION_HINT =
+  'Locally, export the variables; deployed, run `npx sanity functions env add <function> <NAME> <value>`.'
+
 export function readAuth0Config(env: Env): Auth0Config {
   const problems: string[] = []
-  const required = (name: string): string => {
-    const value = env[name]?.trim()
-    if (!value) problems.push(`${name} is not set`)
-    return value ?? ''
-  }
-  const domain = required('AUTH0_DOMAIN')
-  const clientId = required('AUTH0_CLIENT_ID')
-  const clientSecret = required('AUTH0_CLIENT_SECRET')
+  const config = collectAuth0Config(env, problems)
+  throwIfAny(problems, FUNCTION_HINT)
+  return config
+}
+
+/** Reads the Auth0 settings, adding every problem to `problems` instead of throwing. */
+function collectAuth0Config(env: Env, problems: string[]): Auth0Config {
+  const domain = required(env, 'AUTH0_DOMAIN', problems)
+  const clientId = required(env, 'AUTH0_CLIENT_ID', problems)
+  const clientSecret = required(env, 'AUTH0_CLIENT_SECRET', problems)
   if (domain && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(domain)) {
     problems.push('AUTH0_DOMAIN must be a bare host name like "acme.eu.auth0.com" (no https://, no path)')
   }
   const timeoutSeconds = numberSetting(env, 'AUTH0_TIMEOUT_SECONDS', DEFAULTS.timeoutSeconds, 1, 60, problems)
   const budgetSeconds = numberSetting(env, 'SYNC_TIME_BUDGET_SECONDS', DEFAULTS.budgetSeconds, 5, 800, problems)
-  if (problems.length > 0) {
-    throw new SyncError(
-      'configuration',
-      `Configuration: ${problems.join('; ')}. Locally, export the variables; deployed, run \`npx sanity functions env add <function> <NAME> <value>\`.`,
-    )
-  }
   return { domain, clientId, clientSecret, timeoutSeconds, budgetSeconds }
+}
+
+/** Where the reconcile (CLI and scheduled repair) reads policies: a Content Lake outside a function's context. */
+export interface SanityConfig {
+  readonly projectId: string
+  readonly dataset: string
+  /** Absent only where the caller supplies one (the scheduled function gets its token from the runtime). */
+  readonly token: string | undefined
+  /** A full URL used as-is (`useProjectHostname: false`), e.g. an emulator; absent for Sanity's API. */
+  readonly apiHost: string | undefined
+}
+
+export interface ReconcileConfig {
+  readonly sanity: SanityConfig
+  readonly auth0: Auth0Config
+}
+
+/**
+ * Settings of the reconcile: SANITY_PROJECT_ID, SANITY_DATASET, SANITY_API_TOKEN (unless `tokenFromRuntime`),
+ * optional SANITY_API_HOST, and the function's AUTH0_* settings. One error names every variable at fault.
+ */
+export function readReconcileConfig(
+  env: Env,
+  options: { readonly tokenFromRuntime?: boolean; readonly hint?: string } = {},
+): ReconcileConfig {
+  const problems: string[] = []
+  const projectId = required(env, 'SANITY_PROJECT_ID', problems)
+  if (projectId && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(projectId)) {
+    problems.push('SANITY_PROJECT_ID must be a project ID like "abc123xy" (lowercase letters, digits, dashes)')
+  }
+  const dataset = required(env, 'SANITY_DATASET', problems)
+  if (dataset && !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(dataset)) {
+    problems.push('SANITY_DATASET must be a dataset name like "production" (lowercase letters, digits, _ and -)')
+  }
+  const token = options.tokenFromRuntime
+    ? env.SANITY_API_TOKEN?.trim() || undefined
+    : required(env, 'SANITY_API_TOKEN', problems)
+  const apiHost = env.SANITY_API_HOST?.trim() || undefined
+  if (apiHost && !isHttpUrl(apiHost)) {
+    problems.push('SANITY_API_HOST must be a full URL like "https://api.sanity.io" or "http://127.0.0.1:4000"')
+  }
+  const auth0 = collectAuth0Config(env, problems)
+  throwIfAny(problems, options.hint ?? 'Export the variables and run again.')
+  return { sanity: { projectId, dataset, token, apiHost }, auth0 }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === ''
+  } catch {
+    return false
+  }
+}
+
+function required(env: Env, name: string, problems: string[]): string {
+  const value = env[name]?.trim()
+  if (!value) problems.push(`${name} is not set`)
+  return value ?? ''
+}
+
+function throwIfAny(problems: readonly string[], hint: string): void {
+  if (problems.length > 0) throw new SyncError('configuration', `Configuration: ${problems.join('; ')}. ${hint}`)
 }
 
 function numberSetting(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]) {

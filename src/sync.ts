@@ -233,3 +233,14 @@ export function describeReport(report: SyncReport): string[] {
   for (const note of report.notes) lines.push(`  note: ${note}`)
   return lines
 }
+
+// The reconcile loop (CLI and scheduled repair) lives next door and shares reconcileOrganization with the events.
+export {
+  type AppliedEntry,
+  type Progress,
+  type ReconcileDeps,
+  type ReconcileOptions,
+  type ReconcileResult,
+  type ReconcileScope,
+  reconcileTenant,
+} from './sync/reconcile.ts'

@@ -1,6 +1,7 @@
 import type { DefaultDocumentNodeResolver, StructureResolver } from 'sanity/structure'
 import { POLICY_STATUSES } from '../src/core/authoring.ts'
 import { PLANS } from '../src/core/plans.ts'
+import { RECONCILE_STATUS_ID, RECONCILE_STATUS_TYPE } from '../src/reconcile-status.ts'
 import { STATUS_TYPE } from '../src/status.ts'
 import { SyncStatusPane } from './sync-status/SyncStatusPane.tsx'
 
@@ -74,6 +75,11 @@ export const structure: StructureResolver = (S) =>
       S.documentTypeListItem('role').title('Roles'),
       S.divider(),
       S.documentTypeListItem(STATUS_TYPE).title('Auth0 sync status (read-only)'),
+      S.listItem()
+        .id('scheduled-repair')
+        .title('Auth0 scheduled repair (read-only)')
+        .schemaType(RECONCILE_STATUS_TYPE)
+        .child(S.document().schemaType(RECONCILE_STATUS_TYPE).documentId(RECONCILE_STATUS_ID)),
     ])
 
 /** Every policy gets a second tab next to the form: what the last sync did and what Auth0 holds. */

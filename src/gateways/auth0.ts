@@ -16,12 +16,46 @@ export interface OrganizationsGateway {
   replaceMetadata(organizationId: OrganizationId, metadata: Metadata): Promise<void>
 }
 
-/** Lives as long as the warm instance; `forInvocation` binds the calls of one invocation to its deadline. */
-export interface Auth0Connection {
-  forInvocation(deadline: number): OrganizationsGateway
+/** One Organization as the list endpoint returns it: enough to plan without a GET. */
+export interface ListedOrganization {
+  readonly id: string
+  /** Undefined when Auth0 returned a non-string value: the Organization is then re-read before anything else. */
+  readonly metadata: Metadata | undefined
 }
 
-type Operation = 'read' | 'update'
+export interface OrganizationPage {
+  /** The checkpoint this page was read from; undefined for the first page. Reading it again gives this page. */
+  readonly from: string | undefined
+  readonly organizations: readonly ListedOrganization[]
+  /** The checkpoint of the next page; undefined on the last page. */
+  readonly next: string | undefined
+}
+
+export interface OrganizationLister {
+  /**
+   * Every Organization, one page at a time (checkpoint pagination, `take` ≤ 50), from checkpoint `from` on.
+   * Stops on a page without `next` and on an empty page: Auth0 can return a `next` with the last page.
+   */
+  pages(from?: string): AsyncGenerator<OrganizationPage>
+}
+
+/** The page size for listing: Auth0's maximum `take` for checkpoint pagination is 100; 50 is its default. */
+export const LIST_PAGE_SIZE = 50
+
+/** Told before each wait between attempts, so a long run can say it is waiting on Auth0 (e.g. a rate limit). */
+export type RetryObserver = (wait: {
+  readonly operation: Operation
+  readonly organizationId: string
+  readonly status: number | undefined
+  readonly delayMs: number
+}) => void
+
+/** Lives as long as the warm instance; `forInvocation` binds the calls of one invocation to its deadline. */
+export interface Auth0Connection {
+  forInvocation(deadline: number, observer?: RetryObserver): OrganizationsGateway & OrganizationLister
+}
+
+type Operation = 'read' | 'update' | 'list'
 
 export function connectAuth0(config: Auth0Config): Auth0Connection {
   // The SDK caches the client-credentials token inside the instance; a new instance means a new token.
@@ -40,6 +74,7 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
     organizationId: string,
     deadline: number,
     send: (client: ManagementClient, timeoutInSeconds: number) => Promise<T>,
+    observer?: RetryObserver,
   ): Promise<T> {
     const started = Date.now()
     let tokenRefreshed = false
@@ -63,28 +98,63 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
           tokenRefreshed = true
           management = create()
         }
+        const status = failure.kind === 'status' ? failure.status : undefined
+        observer?.({ operation, organizationId, status, delayMs: decision.delayMs })
         await sleep(decision.delayMs)
       }
     }
   }
 
   return {
-    forInvocation(deadline) {
+    forInvocation(deadline, observer) {
       return {
         async readMetadata(organizationId) {
-          const organization = await call('read', organizationId, deadline, (client, timeoutInSeconds) =>
-            client.organizations.get(organizationId, { timeoutInSeconds, maxRetries: 0 }),
+          const organization = await call(
+            'read',
+            organizationId,
+            deadline,
+            (client, timeoutInSeconds) => client.organizations.get(organizationId, { timeoutInSeconds, maxRetries: 0 }),
+            observer,
           )
           return stringMetadata(organization.metadata ?? {}, organizationId)
         },
         async replaceMetadata(organizationId, metadata) {
-          await call('update', organizationId, deadline, (client, timeoutInSeconds) =>
-            client.organizations.update(
-              organizationId,
-              { metadata: { ...metadata } },
-              { timeoutInSeconds, maxRetries: 0 },
-            ),
+          await call(
+            'update',
+            organizationId,
+            deadline,
+            (client, timeoutInSeconds) =>
+              client.organizations.update(
+                organizationId,
+                { metadata: { ...metadata } },
+                { timeoutInSeconds, maxRetries: 0 },
+              ),
+            observer,
           )
+        },
+        async *pages(start) {
+          let from = start
+          for (;;) {
+            // One SDK call per page, so every page goes through the retry policy (the SDK's own iterator would not).
+            const page = await call(
+              'list',
+              from ?? 'first page',
+              deadline,
+              (client, timeoutInSeconds) =>
+                client.organizations.list({ from, take: LIST_PAGE_SIZE }, { timeoutInSeconds, maxRetries: 0 }),
+              observer,
+            )
+            const organizations = page.data.map((organization) => ({
+              id: String(organization.id),
+              metadata: listedMetadata(organization.metadata),
+            }))
+            const next =
+              typeof page.response.next === 'string' && page.response.next !== '' ? page.response.next : undefined
+            if (organizations.length === 0) return
+            yield { from, organizations, next }
+            if (next === undefined) return
+            from = next
+          }
         },
       }
     },
@@ -100,6 +170,11 @@ export function classify(error: unknown): Failure {
     return { kind: 'status', status: error.statusCode, hintMs: waitHintMs(error.rawResponse?.headers, Date.now()) }
   }
   return error.cause === 'timeout' || error.message === 'timeout' ? { kind: 'timeout' } : { kind: 'network' }
+}
+
+function listedMetadata(metadata: Record<string, unknown> | undefined): Metadata | undefined {
+  const entries = Object.entries(metadata ?? {})
+  return entries.every(([, value]) => typeof value === 'string') ? (Object.fromEntries(entries) as Metadata) : undefined
 }
 
 function stringMetadata(metadata: Record<string, unknown>, organizationId: string): Metadata {
@@ -143,7 +218,7 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
     const what = failure.kind === 'timeout' ? 'timed out' : `could not be reached (${networkCode(error)})`
     return new SyncError('auth0-unavailable', `Auth0 ${what} ${doing}, ${tries}`, { ...options, retryable: true })
   }
-  const scope = operation === 'read' ? 'read:organizations' : 'update:organizations'
+  const scope = operation === 'update' ? 'update:organizations' : 'read:organizations'
   switch (failure.status) {
     case 400:
       return new SyncError('auth0-rejected', `Auth0 rejected ${doing}: ${auth0Message(error)}`, options)
@@ -183,6 +258,7 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
 }
 
 function describeCall(operation: Operation, organizationId: string): string {
+  if (operation === 'list') return `listing Organizations (${organizationId})`
   return `${operation === 'read' ? 'reading' : 'updating'} Organization ${organizationId}`
 }
 

@@ -1,10 +1,14 @@
 /**
- * The Content Lake side of the shell: one GROQ query that returns the changed policy and every published, active
- * policy naming the organizations in play.
+ * The Content Lake side of the shell: for an event, one GROQ query that returns the changed policy and every
+ * published, active policy naming the organizations in play; for a reconcile, every published policy, paged.
  */
 import type { SanityClient } from '@sanity/client'
 import { defineQuery } from 'groq'
-import type { POLICY_STATE_QUERY_RESULT } from '../../sanity.types.ts'
+import type {
+  POLICIES_IN_SCOPE_QUERY_RESULT,
+  POLICY_PAGE_QUERY_RESULT,
+  POLICY_STATE_QUERY_RESULT,
+} from '../../sanity.types.ts'
 import type { OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
 import type { PolicySource } from '../core/policy.ts'
@@ -48,5 +52,63 @@ export function createPolicyStore(client: SanityClient): PolicyStore {
         )
       }
     },
+  }
+}
+
+/** Published policies in `_id` order after `$after`; the reconcile reads the whole dataset this way. */
+export const POLICY_PAGE_QUERY = defineQuery(
+  `*[_type == "accessPolicy" && _id > $after] | order(_id) [0...$limit]{ ${POLICY_FIELDS} }`,
+)
+
+/** Published policies that have one of the IDs or name one of the organizations (any status). */
+export const POLICIES_IN_SCOPE_QUERY = defineQuery(
+  `*[_type == "accessPolicy" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ ${POLICY_FIELDS} }`,
+)
+
+/** Page size for reading every policy: one query per 1 000 documents keeps 50 000 policies at 50 queries. */
+export const POLICY_PAGE_SIZE = 1000
+
+export interface PolicyReader {
+  /** Every published policy, page by page in `_id` order. */
+  pages(pageSize?: number): AsyncGenerator<readonly PolicySource[]>
+  /** The published policies with these IDs, and every published policy naming these organizations. */
+  inScope(policyIds: readonly string[], organizationIds: readonly string[]): Promise<readonly PolicySource[]>
+}
+
+export function createPolicyReader(client: SanityClient): PolicyReader {
+  const options = { perspective: 'published', tag: 'auth0-access-sync.reconcile' } as const
+  return {
+    async *pages(pageSize = POLICY_PAGE_SIZE) {
+      let after = ''
+      for (;;) {
+        const page: POLICY_PAGE_QUERY_RESULT = await lakeCall(() =>
+          client.fetch(POLICY_PAGE_QUERY, { after, limit: pageSize }, options),
+        )
+        if (page.length > 0) yield page
+        const last = page.at(-1)
+        if (page.length < pageSize || !last) return
+        after = last._id
+      }
+    },
+    async inScope(policyIds, organizationIds) {
+      const params = { policyIds: [...policyIds], organizationIds: [...organizationIds] }
+      const result: POLICIES_IN_SCOPE_QUERY_RESULT = await lakeCall(() =>
+        client.fetch(POLICIES_IN_SCOPE_QUERY, params, options),
+      )
+      return result
+    },
+  }
+}
+
+async function lakeCall<T>(fetch: () => Promise<T>): Promise<T> {
+  try {
+    return await fetch()
+  } catch (error) {
+    const status = (error as { statusCode?: unknown }).statusCode
+    throw new SyncError(
+      'content-lake-unavailable',
+      `Could not read access policies from the Content Lake${typeof status === 'number' ? ` (HTTP ${status})` : ''}: nothing was sent to Auth0`,
+      { retryable: true, cause: error },
+    )
   }
 }

@@ -1,5 +1,6 @@
 import { accessPolicy } from './accessPolicy.ts'
+import { reconcileStatusTypes } from './reconcileStatus.ts'
 import { role } from './role.ts'
 import { syncStatusTypes } from './syncStatus.ts'
 
-export const schemaTypes = [accessPolicy, role, ...syncStatusTypes]
+export const schemaTypes = [accessPolicy, role, ...syncStatusTypes, ...reconcileStatusTypes]

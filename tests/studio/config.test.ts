@@ -8,6 +8,7 @@ import { createStructureBuilder, type StructureBuilder } from 'sanity/structure'
 import { describe, expect, it } from 'vitest'
 import { POLICY_STATUSES } from '../../src/core/authoring.ts'
 import { PLANS } from '../../src/core/plans.ts'
+import { RECONCILE_STATUS_ID, RECONCILE_STATUS_TYPE } from '../../src/reconcile-status.ts'
 import { STATUS_TYPE } from '../../src/status.ts'
 import { DEFAULT_DATASET, DEFAULT_PROJECT_ID, studioEnv } from '../../studio/env.ts'
 import config from '../../studio/sanity.config.ts'
@@ -71,13 +72,19 @@ describe('desk structure', () => {
   }
   const top = serialize(structure(S, {} as never)) as List
 
-  it('policies, roles, then the read-only sync statuses', () => {
+  it('policies, roles, then the read-only sync statuses and the scheduled repair', () => {
     expect(top.items.map((item) => item.title ?? '---')).toEqual([
       'Access policies',
       'Roles',
       '---',
       'Auth0 sync status (read-only)',
+      'Auth0 scheduled repair (read-only)',
     ])
+  })
+
+  it('opens the scheduled repair’s one status document', async () => {
+    const repair = (await childOf(top.items.at(-1))) as unknown as { options?: { id?: string; type?: string } }
+    expect(repair.options).toMatchObject({ id: RECONCILE_STATUS_ID, type: RECONCILE_STATUS_TYPE })
   })
 
   it('groups policies by status (active first, then the rest) and by plan', async () => {

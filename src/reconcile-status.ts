@@ -1,0 +1,136 @@
+/**
+ * What editors see of the scheduled repair: one `accessPolicyReconcileStatus` document per dataset, built here from
+ * a reconcile result (pure), written by gateways/reconcile-status.ts. It also carries the durable cursor the next
+ * run resumes from. Its ID is a dot path, so it is not publicly readable; it holds IDs, counts and SyncError
+ * messages, never secrets or metadata values.
+ */
+import type { Mutation } from '@sanity/client'
+import type { AccessPolicyReconcileStatus } from '../sanity.types.ts'
+import type { Cursor } from './core/reconcile.ts'
+import type { ReconcileResult } from './sync.ts'
+
+export const RECONCILE_STATUS_TYPE = 'accessPolicyReconcileStatus'
+export const RECONCILE_STATUS_ID = `${RECONCILE_STATUS_TYPE}.scheduled`
+
+/**
+ * `in sync`: nothing to do; `repaired`: all drift found was written; `partial`: the run stopped within its budget
+ * and the next one resumes; `failed`: some Organizations failed, or the run itself did.
+ */
+export const RECONCILE_OUTCOMES = ['in sync', 'repaired', 'partial', 'failed'] as const
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number]
+
+/** Runs kept in `history`, newest first, and failures listed in full. */
+export const RUN_HISTORY_LIMIT = 10
+export const FAILURES_LIMIT = 20
+const MAX_MESSAGE = 500
+
+type Run = NonNullable<AccessPolicyReconcileStatus['history']>[number]
+type Failure = NonNullable<AccessPolicyReconcileStatus['failed']>[number]
+
+export interface RunInput {
+  readonly runAt: Date
+  readonly durationMs: number
+  /** The run's result; undefined when it failed before reconciling anything (then `error` says why). */
+  readonly result: ReconcileResult | undefined
+  readonly error?: { readonly reason: string; readonly message: string } | undefined
+  /** Where the next run starts; on a failed run, the cursor it started from. */
+  readonly cursor: Cursor
+  /** A fresh `_key` for the history entry. */
+  readonly key: string
+}
+
+export function runOutcome(input: Pick<RunInput, 'result' | 'error'>): ReconcileOutcome {
+  const { result } = input
+  if (input.error || !result || result.summary.counts.failed + result.summary.counts.invalid > 0) return 'failed'
+  if (result.unapplied.length > 0) return 'partial'
+  return result.summary.writes > 0 ? 'repaired' : 'in sync'
+}
+
+/** The status document's top level for one run (without `_id`, `_type` and `history`). */
+export function runStatus(
+  input: RunInput,
+): Omit<AccessPolicyReconcileStatus, '_id' | '_type' | '_createdAt' | '_updatedAt' | '_rev' | 'history'> {
+  const { result } = input
+  const failedEntries = (result?.entries ?? []).filter(
+    (entry) => entry.status === 'failed' || entry.status === 'invalid',
+  )
+  const failed: Failure[] = failedEntries.slice(0, FAILURES_LIMIT).map((entry, index) => ({
+    _key: `f${index}`,
+    _type: 'accessPolicyReconcileFailure',
+    ...(entry.organizationId ? { organizationId: entry.organizationId } : {}),
+    ...(entry.policyId ? { policyId: entry.policyId } : {}),
+    status: entry.status,
+    reason: entry.code,
+    message: truncate(entry.reason),
+  }))
+  const driftFixed = result?.apply ? result.summary.writes : 0
+  const unfinished = result?.unapplied.length ?? 0
+  const more =
+    failedEntries.length > FAILURES_LIMIT ? ` (${failedEntries.length - FAILURES_LIMIT} more failures not listed)` : ''
+  return {
+    outcome: runOutcome(input),
+    runAt: input.runAt.toISOString(),
+    driftFound: driftFixed + unfinished + failedEntries.filter((entry) => entry.changes.length > 0).length,
+    driftFixed,
+    failures: failedEntries.length,
+    unfinished,
+    message: input.error ? truncate(input.error.message) : `${describeStop(result)}${more}`,
+    organizations: result?.summary.organizations ?? 0,
+    policies: result?.summary.policies ?? 0,
+    durationSeconds: Math.round(input.durationMs / 100) / 10,
+    passComplete: result?.listedToEnd ?? false,
+    cursor: {
+      ...(input.cursor.from ? { from: input.cursor.from } : {}),
+      ...(input.cursor.after ? { after: input.cursor.after } : {}),
+    },
+    failed,
+  }
+}
+
+function describeStop(result: ReconcileResult | undefined): string {
+  switch (result?.stopped) {
+    case 'out-of-time':
+      return 'Stopped at the time budget; the next run resumes where this one stopped.'
+    case 'write-budget':
+      return 'Stopped at the write budget; the next run resumes where this one stopped.'
+    case 'interrupted':
+      return 'Interrupted; the next run resumes where this one stopped.'
+    default:
+      return result?.listedToEnd ? 'Reached the end of the tenant.' : 'Stopped early.'
+  }
+}
+
+/** One transaction: create if new, overwrite the latest run, prepend it to `history`, drop what falls off the end. */
+export function reconcileStatusMutations(input: RunInput): Mutation[] {
+  const latest = runStatus(input)
+  const entry: Run = {
+    _key: input.key,
+    _type: 'accessPolicyReconcileRun',
+    outcome: latest.outcome,
+    runAt: latest.runAt,
+    driftFound: latest.driftFound,
+    driftFixed: latest.driftFixed,
+    failures: latest.failures,
+    unfinished: latest.unfinished,
+  }
+  const id = RECONCILE_STATUS_ID
+  return [
+    { createIfNotExists: { _id: id, _type: RECONCILE_STATUS_TYPE, history: [] } },
+    { patch: { id, setIfMissing: { history: [] }, set: latest, unset: latest.cursor?.from ? [] : ['cursor.from'] } },
+    { patch: { id, unset: latest.cursor?.after ? [] : ['cursor.after'] } },
+    { patch: { id, insert: { before: 'history[0]', items: [entry] } } },
+    { patch: { id, unset: [`history[${RUN_HISTORY_LIMIT}]`] } },
+  ]
+}
+
+/** The cursor stored by the previous run; the start when there is none or it is malformed. */
+export function storedCursor(document: unknown): Cursor {
+  const cursor = (document as { cursor?: { from?: unknown; after?: unknown } } | null)?.cursor
+  const text = (value: unknown) =>
+    typeof value === 'string' && value !== '' && value.length <= 200 ? value : undefined
+  return { from: text(cursor?.from), after: text(cursor?.after) }
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text
+}
