@@ -1,0 +1,180 @@
+/**
+ * What `access-sync deploy-action` must do to bring a tenant's post-login Action in line with the committed file,
+ * decided from what the tenant holds now. Pure: the gateway (src/gateways/auth0-actions.ts) reads and writes,
+ * the CLI (cli/deploy-action.ts) wires them.
+ *
+ * Auth0's rules it follows (../shared/reference/platform-facts.md):
+ * - Actions are found by name; a PATCH with `secrets` replaces the whole list, and secret values are never read
+ *   back, so a value is only (re)sent when the secret is missing or the operator asks for it;
+ * - a draft is deployed only once `built`;
+ * - the bindings PATCH replaces the trigger's ordered list: everyone else's bindings are sent back in their
+ *   order, ours is appended once, and nothing is written when ours is already bound.
+ */
+import { namespaceProblem } from './claims.ts'
+
+export const ACTION_NAME = 'sanity-access-claims'
+/** Auth0's current Node runtime for Actions. */
+export const ACTION_RUNTIME = 'node22'
+export const POST_LOGIN = 'post-login'
+export const POST_LOGIN_TRIGGER = { id: POST_LOGIN, version: 'v3' } as const
+export const NAMESPACE_SECRET = 'CLAIM_NAMESPACE'
+/** Auth0's limit on an Action's code, in bytes. */
+export const ACTION_CODE_LIMIT = 100 * 1024
+
+const byteLength = (text: string) => new TextEncoder().encode(text).length
+
+/** The Action as the tenant holds it (only what the plan reads). */
+export interface ExistingAction {
+  readonly id: string
+  readonly name: string
+  readonly code: string
+  readonly runtime: string | undefined
+  readonly secretNames: readonly string[]
+  readonly triggerIds: readonly string[]
+  /** The draft's build status (`pending`, `building`, `built`, `failed` …). */
+  readonly status: string | undefined
+  /** Whether the draft is what is deployed. */
+  readonly allChangesDeployed: boolean
+}
+
+export interface ExistingBinding {
+  readonly id: string
+  readonly actionId: string | undefined
+  readonly actionName: string | undefined
+  readonly displayName: string | undefined
+}
+
+export interface BindingRef {
+  readonly ref: { readonly type: 'action_id' | 'action_name'; readonly value: string }
+  readonly display_name: string
+}
+
+export interface DesiredAction {
+  readonly name: string
+  readonly code: string
+  readonly runtime: string
+  /** CLAIM_NAMESPACE to store as the Action's secret; undefined = leave the secret as it is (default namespace). */
+  readonly namespace: string | undefined
+  /** Send the namespace even when the Action already has the secret (its value cannot be read back). */
+  readonly updateSecrets: boolean
+}
+
+export type ActionChange =
+  | { readonly kind: 'create' }
+  | { readonly kind: 'update'; readonly changed: readonly string[] }
+  | { readonly kind: 'unchanged' }
+
+export interface DeployPlan {
+  readonly action: ActionChange
+  /** The secrets to send with the create/update; undefined keeps the Action's current secrets. */
+  readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }> | undefined
+  /** Wait for `built`, then deploy the draft. */
+  readonly deploy: boolean
+  /** The full ordered bindings list to write, or undefined when ours is already bound. */
+  readonly bindings: readonly BindingRef[] | undefined
+  /** Everyone else's bindings, kept in this order. */
+  readonly keptBindings: readonly string[]
+}
+
+/** Why the settings cannot be deployed; empty when they can. */
+export function desiredProblems(desired: DesiredAction): string[] {
+  const problems: string[] = []
+  if (desired.namespace !== undefined) {
+    const problem = namespaceProblem(desired.namespace)
+    if (problem) problems.push(`CLAIM_NAMESPACE ${problem} (e.g. https://claims.example.com/)`)
+  }
+  const size = byteLength(desired.code)
+  if (size >= ACTION_CODE_LIMIT) {
+    problems.push(`the Action code is ${size} bytes; Auth0 allows less than ${ACTION_CODE_LIMIT}`)
+  }
+  if (!/^\s*exports\.onExecutePostLogin\s*=/m.test(desired.code)) {
+    problems.push('the Action code does not assign exports.onExecutePostLogin: run `npm run build:action`')
+  }
+  return problems
+}
+
+export function planActionDeploy(
+  existing: ExistingAction | undefined,
+  bindings: readonly ExistingBinding[],
+  desired: DesiredAction,
+): DeployPlan {
+  const namespaceSecret =
+    desired.namespace === undefined ? undefined : [{ name: NAMESPACE_SECRET, value: desired.namespace }]
+  const bindingPlan = mergeBindings(bindings, desired.name, existing?.id)
+  if (!existing) {
+    return { action: { kind: 'create' }, secrets: namespaceSecret, deploy: true, ...bindingPlan }
+  }
+  const changed: string[] = []
+  if (existing.code !== desired.code) changed.push('code')
+  if (existing.runtime !== desired.runtime) changed.push('runtime')
+  if (!existing.triggerIds.includes(POST_LOGIN)) changed.push('supported_triggers')
+  const missingSecret = namespaceSecret !== undefined && !existing.secretNames.includes(NAMESPACE_SECRET)
+  if (namespaceSecret && (missingSecret || desired.updateSecrets)) changed.push(`secret ${NAMESPACE_SECRET}`)
+  const action: ActionChange = changed.length > 0 ? { kind: 'update', changed } : { kind: 'unchanged' }
+  // Sending secrets replaces the list, so they go only with a change that needs them, and then all of ours.
+  const secrets = changed.some((what) => what.startsWith('secret')) ? namespaceSecret : undefined
+  const deploy = action.kind === 'update' || !existing.allChangesDeployed
+  return { action, secrets, deploy, ...bindingPlan }
+}
+
+/** Everyone else's bindings in their order, ours appended once; undefined `bindings` when ours is bound. */
+export function mergeBindings(
+  current: readonly ExistingBinding[],
+  name: string,
+  actionId: string | undefined,
+): { bindings: BindingRef[] | undefined; keptBindings: string[] } {
+  const isOurs = (binding: ExistingBinding) =>
+    binding.actionName === name || (actionId !== undefined && binding.actionId === actionId)
+  const others = current.filter((binding) => !isOurs(binding))
+  const keptBindings = others.map((binding) => binding.displayName ?? binding.actionName ?? binding.id)
+  if (current.some(isOurs)) return { bindings: undefined, keptBindings }
+  const kept: BindingRef[] = others.map((binding) =>
+    binding.actionId !== undefined
+      ? { ref: { type: 'action_id', value: binding.actionId }, display_name: binding.displayName ?? binding.id }
+      : { ref: { type: 'action_name', value: binding.actionName ?? '' }, display_name: binding.displayName ?? '' },
+  )
+  const ours: BindingRef =
+    actionId !== undefined
+      ? { ref: { type: 'action_id', value: actionId }, display_name: name }
+      : { ref: { type: 'action_name', value: name }, display_name: name }
+  return { bindings: [...kept, ours], keptBindings }
+}
+
+export type BuildWait =
+  | { readonly next: 'deploy' }
+  | { readonly next: 'poll' }
+  | { readonly next: 'fail'; readonly why: string }
+
+/** After reading the draft's status: deploy, poll again, or give up. */
+export function nextBuildStep(status: string | undefined, elapsedMs: number, maxWaitMs: number): BuildWait {
+  if (status === 'built') return { next: 'deploy' }
+  if (status === 'failed') return { next: 'fail', why: 'Auth0 failed to build the Action (see Actions > Library)' }
+  if (elapsedMs >= maxWaitMs) {
+    return {
+      next: 'fail',
+      why: `the Action was still "${status ?? 'unknown'}" after ${Math.round(elapsedMs / 1000)} s: run the command again (it picks up where it stopped) or raise --wait-seconds`,
+    }
+  }
+  return { next: 'poll' }
+}
+
+/** The plan in words, one step per line, as `--dry-run` prints it and the run logs it. */
+export function describePlan(plan: DeployPlan, desired: DesiredAction): string[] {
+  const lines: string[] = []
+  const size = `${byteLength(desired.code)} bytes, runtime ${desired.runtime}`
+  if (plan.action.kind === 'create') lines.push(`create Action "${desired.name}" (${size})`)
+  else if (plan.action.kind === 'update') {
+    lines.push(`update Action "${desired.name}": ${plan.action.changed.join(', ')} (${size})`)
+  } else lines.push(`Action "${desired.name}" is up to date`)
+  if (plan.secrets) lines.push(`set secret ${plan.secrets.map((secret) => secret.name).join(', ')}`)
+  else if (desired.namespace === undefined && plan.action.kind === 'create') {
+    lines.push('no CLAIM_NAMESPACE given: the Action uses its default namespace')
+  }
+  if (plan.deploy) lines.push('wait until the draft is built, then deploy it')
+  else lines.push('already deployed')
+  if (plan.bindings) {
+    const kept = plan.keptBindings.length > 0 ? ` after ${plan.keptBindings.map((n) => `"${n}"`).join(', ')}` : ''
+    lines.push(`bind it to post-login${kept} (${plan.bindings.length} bindings in all)`)
+  } else lines.push('already bound to post-login')
+  return lines
+}

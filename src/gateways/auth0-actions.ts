@@ -1,0 +1,185 @@
+/**
+ * The Actions side of Auth0 for the deploy script, with the official SDK: find, create, update, read and deploy
+ * one Action, and read and replace the post-login bindings. Its client needs exactly `read:actions`,
+ * `create:actions` and `update:actions`, and nothing on Organizations. An operator runs it, with no deadline, so
+ * the SDK's own retries (2, on 408/429/5xx) are enough here.
+ */
+import { ManagementClient, ManagementError } from 'auth0'
+import type { BindingRef, ExistingAction, ExistingBinding } from '../core/action-deploy.ts'
+import { SyncError } from '../core/errors.ts'
+
+export interface DeployCredentials {
+  readonly domain: string
+  readonly clientId: string
+  readonly clientSecret: string
+}
+
+export interface ActionInput {
+  readonly name: string
+  readonly code: string
+  readonly runtime: string
+  readonly trigger: { readonly id: 'post-login'; readonly version: string }
+  readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }> | undefined
+}
+
+export interface ActionsGateway {
+  findAction(name: string): Promise<ExistingAction | undefined>
+  createAction(input: ActionInput): Promise<ExistingAction>
+  updateAction(id: string, input: ActionInput): Promise<ExistingAction>
+  getAction(id: string): Promise<ExistingAction>
+  /** Deploys the built draft; returns the new version number. */
+  deployAction(id: string): Promise<number | undefined>
+  listPostLoginBindings(): Promise<ExistingBinding[]>
+  replacePostLoginBindings(bindings: readonly BindingRef[]): Promise<void>
+}
+
+type Call = 'read' | 'create' | 'update' | 'deploy' | 'bind'
+const SCOPE: Record<Call, string> = {
+  read: 'read:actions',
+  create: 'create:actions',
+  update: 'update:actions',
+  deploy: 'create:actions',
+  bind: 'update:actions',
+}
+
+export function connectActions(credentials: DeployCredentials): ActionsGateway {
+  const client = new ManagementClient({
+    domain: credentials.domain,
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    timeoutInSeconds: 30,
+    maxRetries: 2,
+  })
+
+  async function call<T>(what: Call, doing: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send()
+    } catch (error) {
+      throw explain(error, what, doing)
+    }
+  }
+
+  const toInput = (input: ActionInput) => ({
+    name: input.name,
+    code: input.code,
+    runtime: input.runtime,
+    supported_triggers: [{ ...input.trigger }],
+    ...(input.secrets ? { secrets: input.secrets.map((secret) => ({ ...secret })) } : {}),
+  })
+
+  return {
+    async findAction(name) {
+      const page = await call('read', `listing Actions named "${name}"`, () =>
+        client.actions.list({ actionName: name, per_page: 50 }),
+      )
+      const found = page.data.find((action) => action.name === name)
+      return found && toExisting(found)
+    },
+    async createAction(input) {
+      return toExisting(
+        await call('create', `creating Action "${input.name}"`, () => client.actions.create(toInput(input))),
+      )
+    },
+    async updateAction(id, input) {
+      return toExisting(
+        await call('update', `updating Action "${input.name}"`, () => client.actions.update(id, toInput(input))),
+      )
+    },
+    async getAction(id) {
+      return toExisting(await call('read', `reading Action ${id}`, () => client.actions.get(id)))
+    },
+    async deployAction(id) {
+      const version = await call('deploy', `deploying Action ${id}`, () => client.actions.deploy(id))
+      return version.number
+    },
+    async listPostLoginBindings() {
+      const bindings: ExistingBinding[] = []
+      const page = await call('read', 'listing the post-login bindings', () =>
+        client.actions.triggers.bindings.list('post-login', { per_page: 20 }),
+      )
+      // Iterating the page fetches the next ones (a full page means there may be more).
+      for await (const binding of page) {
+        bindings.push({
+          id: binding.id ?? '',
+          actionId: binding.action?.id,
+          actionName: binding.action?.name,
+          displayName: binding.display_name,
+        })
+      }
+      return bindings
+    },
+    async replacePostLoginBindings(bindings) {
+      await call('bind', 'replacing the post-login bindings', () =>
+        client.actions.triggers.bindings.updateMany('post-login', {
+          bindings: bindings.map((binding) => ({ ref: { ...binding.ref }, display_name: binding.display_name })),
+        }),
+      )
+    },
+  }
+}
+
+interface SdkAction {
+  id?: string | undefined
+  name?: string | undefined
+  code?: string | undefined
+  runtime?: string | undefined
+  secrets?: Array<{ name?: string | undefined }> | undefined
+  supported_triggers?: Array<{ id: string }> | undefined
+  status?: string | undefined
+  all_changes_deployed?: boolean | undefined
+}
+
+function toExisting(action: SdkAction): ExistingAction {
+  if (!action.id || !action.name) throw new SyncError('auth0-rejected', 'Auth0 returned an Action without id or name')
+  return {
+    id: action.id,
+    name: action.name,
+    code: action.code ?? '',
+    runtime: action.runtime,
+    secretNames: (action.secrets ?? []).flatMap((secret) => (secret.name ? [secret.name] : [])),
+    triggerIds: (action.supported_triggers ?? []).map((trigger) => trigger.id),
+    status: action.status,
+    allChangesDeployed: action.all_changes_deployed === true,
+  }
+}
+
+/** The SDK's failure → a SyncError naming what to fix, never echoing the token or the secret. */
+function explain(error: unknown, what: Call, doing: string): SyncError {
+  if (!(error instanceof ManagementError)) {
+    return new SyncError('auth0-unavailable', `Auth0 could not be reached ${doing}`, { retryable: true, cause: error })
+  }
+  const message = auth0Message(error)
+  switch (error.statusCode) {
+    case 401:
+      return new SyncError(
+        'auth0-credentials',
+        `Auth0 refused the deploy client's credentials ${doing}: check AUTH0_DEPLOY_CLIENT_ID / AUTH0_DEPLOY_CLIENT_SECRET`,
+        { cause: error },
+      )
+    case 403:
+      return new SyncError(
+        'auth0-forbidden',
+        `Auth0 denied ${doing}: grant ${SCOPE[what]} to the deploy client (it needs read:actions create:actions update:actions)`,
+        { cause: error },
+      )
+    case undefined:
+      return new SyncError('auth0-unavailable', `Auth0 could not be reached ${doing}`, {
+        retryable: true,
+        cause: error,
+      })
+  }
+  const status = error.statusCode
+  if (status === 429 || status >= 500) {
+    return new SyncError('auth0-unavailable', `Auth0 answered ${status} ${doing}: ${message}`, {
+      retryable: true,
+      cause: error,
+    })
+  }
+  return new SyncError('auth0-rejected', `Auth0 rejected ${doing} (${status}): ${message}`, { cause: error })
+}
+
+function auth0Message(error: ManagementError): string {
+  const body = error.body
+  if (typeof body === 'object' && body !== null && 'message' in body) return String(body.message).slice(0, 300)
+  return 'no details'
+}
