@@ -1,4 +1,4 @@
-import { defineBlueprint, defineDocumentFunction } from '@sanity/blueprints'
+import { type BlueprintResource, defineBlueprint, defineDocumentFunction } from '@sanity/blueprints'
 
 /**
  * One document function: published accessPolicy create/update/delete → Auth0 Organization metadata.
@@ -26,6 +26,26 @@ export const SYNC_FUNCTION = defineDocumentFunction({
   },
 })
 
+/** Where `npm run build:functions` (scripts/build-functions.ts) writes one bundle per function. Gitignored. */
+export const FUNCTION_BUNDLES_DIR = 'dist/functions'
+
+/** The source folder a function is built from, `functions/<name>` (the CLI's own default for `src`). */
+export const functionSourceDir = (resource: { readonly name: string }): string => `functions/${resource.name}`
+
+/**
+ * Deploy (`sanity blueprints deploy`) and `sanity functions test` both take a function from its `src`. Every
+ * function here ships its bundle: one tree-shaken ESM file and a two-line package.json, built from
+ * `functionSourceDir`, with nothing for the CLI to install (`autoResolveDeps: false`). Without this the CLI ships
+ * the dependency tree instead (30 MB; see README, Performance). A function added to `resources` is bundled too.
+ */
+export function shipBundles(resources: readonly BlueprintResource[]): BlueprintResource[] {
+  return resources.map((resource) =>
+    resource.type.startsWith('sanity.function.')
+      ? { ...resource, src: `./${FUNCTION_BUNDLES_DIR}/${resource.name}`, autoResolveDeps: false }
+      : resource,
+  )
+}
+
 export default defineBlueprint({
-  resources: [SYNC_FUNCTION],
+  resources: shipBundles([SYNC_FUNCTION]),
 })

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.{ts,tsx}'],
-    globalSetup: ['tests/setup/global.ts'],
+    globalSetup: ['tests/setup/global.ts', 'tests/setup/functions.ts'],
     // Child processes (the default pool) read NODE_EXTRA_CA_CERTS at start-up, which the global setup sets.
     pool: 'forks',
     testTimeout: 30_000,

@@ -4,7 +4,9 @@
  * Every failure goes through one retry policy (src/core/retry.ts) bounded by the invocation's deadline.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ManagementClient, ManagementError } from 'auth0'
+// The narrowest entries: `auth0`'s main entry brings every Management API client (840 kB bundled; see README).
+import { createManagementAuth, ManagementError } from 'auth0/management'
+import { OrganizationsClient } from 'auth0/organizations'
 import type { Auth0Config } from '../config.ts'
 import type { Metadata, OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
@@ -57,23 +59,30 @@ export interface Auth0Connection {
 
 type Operation = 'read' | 'update' | 'list'
 
+/** The one Management API client this project uses, with the token supplier `createManagementAuth` caches. */
+interface Management {
+  readonly organizations: OrganizationsClient
+}
+
 export function connectAuth0(config: Auth0Config): Auth0Connection {
   // The SDK caches the client-credentials token inside the instance; a new instance means a new token.
-  const create = () =>
-    new ManagementClient({
+  const create = (): Management => {
+    const auth = createManagementAuth({
       domain: config.domain,
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       timeoutInSeconds: config.timeoutSeconds,
       maxRetries: 0,
     })
+    return { organizations: new OrganizationsClient(auth.clientOptions) }
+  }
   let management = create()
 
   async function call<T>(
     operation: Operation,
     organizationId: string,
     deadline: number,
-    send: (client: ManagementClient, timeoutInSeconds: number) => Promise<T>,
+    send: (client: Management, timeoutInSeconds: number) => Promise<T>,
     observer?: RetryObserver,
   ): Promise<T> {
     const started = Date.now()

@@ -42,6 +42,9 @@ function sanityFunctionsTest(...args: string[]): Promise<CliResult> {
         HTTP_PROXY: lake.url,
         HTTPS_PROXY: lake.url,
         NO_PROXY: 'localhost,127.0.0.1',
+        // The function's bundle uses Node's global fetch (see scripts/build-functions.ts), which honours the proxy
+        // variables only when asked.
+        NODE_USE_ENV_PROXY: '1',
       },
     },
   )

@@ -1,0 +1,79 @@
+/**
+ * One artifact, and it is the one tested. `sanity functions build` packs each function with the code
+ * `sanity blueprints deploy` uses (the CLI's prepareAsset) from the blueprint's `src`; `sanity functions test`
+ * (functions-test.test.ts) runs the same folder. Both must hold the bundle of the current source, and nothing else.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
+import { afterAll, describe, expect, it } from 'vitest'
+import { FUNCTION_BUNDLES_DIR } from '../../sanity.blueprint.ts'
+import {
+  BUNDLE_PACKAGE_JSON,
+  buildFunction,
+  FUNCTION_SIZE_LIMIT,
+  functionResources,
+} from '../../scripts/build-functions.ts'
+import { runSanityCli } from '../support/sanity-cli.ts'
+
+const outDir = mkdtempSync(join(tmpdir(), 'function-zips-'))
+afterAll(() => rmSync(outDir, { recursive: true, force: true }))
+
+interface ZipEntry {
+  readonly name: string
+  readonly size: number
+  readonly crc: number
+}
+
+/** The names, sizes and CRC-32s a zip's central directory lists. */
+function zipEntries(zip: Buffer): ZipEntry[] {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]))
+  if (end < 0) throw new Error('not a zip: no end of central directory')
+  const entries: ZipEntry[] = []
+  let at = zip.readUInt32LE(end + 16)
+  for (let count = zip.readUInt16LE(end + 10); count > 0; count--) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`not a central directory entry at ${at}`)
+    const nameLength = zip.readUInt16LE(at + 28)
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength)
+    entries.push({ name, size: zip.readUInt32LE(at + 24), crc: zip.readUInt32LE(at + 16) })
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32)
+  }
+  return entries
+}
+
+describe('function bundles', () => {
+  it('every function in the blueprint ships its bundle, with nothing for the CLI to install', () => {
+    const resources = functionResources()
+    expect(resources.map((resource) => resource.name)).toContain('sync-access-policy')
+    for (const resource of resources) {
+      expect(resource).toMatchObject({ src: `./${FUNCTION_BUNDLES_DIR}/${resource.name}`, autoResolveDeps: false })
+    }
+  })
+
+  it('sanity functions build packs exactly the bundle of the current source: index.js and package.json, ≤ 2 MB', async () => {
+    const { code, output } = await runSanityCli(['functions', 'build', '--out-dir', outDir], { timeoutMs: 60_000 })
+    expect(output).toContain('Build complete')
+    expect(code).toBe(0)
+    for (const resource of functionResources()) {
+      const fresh = await buildFunction(resource)
+      const zip = readFileSync(join(outDir, `${resource.name}.zip`))
+      const entries = zipEntries(zip)
+      expect(entries.map((entry) => entry.name).sort(), resource.name).toEqual(['index.js', 'package.json'])
+      const index = entries.find((entry) => entry.name === 'index.js')
+      // Same bytes as a build of the source as it is now: the folder the CLI packs (and tests) is not stale.
+      expect(index, resource.name).toEqual({
+        name: 'index.js',
+        size: Buffer.byteLength(fresh.code),
+        crc: crc32(fresh.code),
+      })
+      expect(entries.find((entry) => entry.name === 'package.json')?.crc).toBe(crc32(BUNDLE_PACKAGE_JSON))
+      expect(index?.size).toBeLessThanOrEqual(FUNCTION_SIZE_LIMIT)
+      // Only Node's own modules stay imports: the runtime installs nothing.
+      expect(
+        fresh.imports.filter((path) => !path.startsWith('node:')),
+        resource.name,
+      ).toEqual([])
+    }
+  })
+})
