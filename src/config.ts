@@ -1,7 +1,10 @@
 /**
  * Settings, read once from the environment (the blueprint's `env`, `sanity functions env add`, or the shell when
- * run locally). Only the three Auth0 credentials are required.
+ * run locally). Only the three Auth0 credentials are required. The Sanity project comes from the runtime
+ * (`context.clientOptions`) and is checked here too, before anything uses it.
  */
+import type { ClientConfig } from '@sanity/client'
+import { preview } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
 
 export interface Auth0Config {
@@ -117,4 +120,35 @@ function numberSetting(env: Env, name: string, fallback: number, min: number, ma
     return fallback
   }
   return value
+}
+
+/** The client options the runtime passes in `context.clientOptions`, with the project and dataset checked. */
+export type SanityClientOptions = ClientConfig & { readonly projectId: string; readonly dataset: string }
+
+/**
+ * Deployed, the runtime always sets the project and dataset. `sanity functions test` leaves them out unless told,
+ * and `@sanity/client` would then fail with a stack trace: say instead what to pass.
+ */
+export function readSanityClientOptions(options: unknown): SanityClientOptions {
+  const given = (typeof options === 'object' && options !== null ? options : {}) as Record<string, unknown>
+  const problems: string[] = []
+  const check = (name: 'projectId' | 'dataset', valid: RegExp, rule: string): string => {
+    const value = given[name]
+    if (typeof value === 'string' && valid.test(value)) return value
+    if (value === undefined || value === null || value === '') problems.push(`no ${name}`)
+    else problems.push(`${name} ${JSON.stringify(preview(String(value)))} is not valid (${rule})`)
+    return ''
+  }
+  // The client's own rules (@sanity/client config.ts), checked here so that they fail with a message, not a stack.
+  const projectId = check('projectId', /^[-a-z0-9]+$/i, 'letters, digits and dashes')
+  const dataset = check('dataset', /^~?[a-z0-9][-\w]{0,63}$/, 'lowercase letters, digits, _ and -, at most 64')
+  if (problems.length > 0) {
+    throw new SyncError(
+      'configuration',
+      `Configuration: the function was given no usable Sanity project (context.clientOptions: ${problems.join('; ')}), so it cannot read policies and sent nothing to Auth0. ` +
+        'With `npx sanity functions test`, pass `--project-id <id> --dataset <name>` (and `--with-user-token` for a private dataset), ' +
+        'or run it against the local emulators: `npm run functions:test -- --file <policy.json>`. Deployed, the runtime sets both.',
+    )
+  }
+  return { ...given, projectId, dataset }
 }

@@ -1,7 +1,7 @@
 import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
-import { readAuth0Config } from '../../src/config.ts'
+import { readAuth0Config, readSanityClientOptions } from '../../src/config.ts'
 import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
@@ -23,7 +23,9 @@ function organizations(): OrganizationsGateway {
 }
 
 export const handler = documentEventHandler<PolicyEventData>(async ({ context, event }) => {
-  const client = createClient({ apiVersion: SANITY_API_VERSION, useCdn: false, ...context.clientOptions })
+  // First: without a project there is nowhere to read policies from or record a status, so nothing else runs.
+  const clientOptions = readSanityClientOptions(context.clientOptions)
+  const client = createClient({ apiVersion: SANITY_API_VERSION, useCdn: false, ...clientOptions })
   let report: SyncReport
   try {
     report = await syncPolicyEvent(event.data, {

@@ -39,5 +39,8 @@ export class SyncError extends Error {
     this.reason = reason
     this.retryable = options.retryable ?? false
     this.organizationId = options.organizationId
+    // A setting is missing, not a bug: where it was noticed adds nothing, and the runtime and `sanity functions
+    // test` print `stack`, so it is the message alone.
+    if (reason === 'configuration') this.stack = `${this.name}: ${message}`
   }
 }

@@ -1,14 +1,13 @@
 /**
  * The real `sanity functions test` CLI — it bundles the function, applies the blueprint's filter and projection
- * with groq-js and runs the handler in a child process — against both emulators. The CLI builds its Sanity
- * client with the project hostname (`<projectId>.<apiHost>`), so the Content Lake emulator is reached as an
- * HTTP proxy: only configuration differs from production.
+ * with groq-js and runs the handler in a child process — against both emulators (see emulatorEnv: only
+ * configuration differs from production).
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type Auth0Emulator, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
-import { type CliResult, repoRoot, runSanityCli } from '../support/sanity-cli.ts'
+import { type CliResult, emulatorEnv, projectArgs, repoRoot, runSanityCli } from '../../emulators/sanity-cli.ts'
 
 const root = repoRoot
 const fixtures = 'functions/sync-access-policy/fixtures'
@@ -29,25 +28,10 @@ afterEach(async () => {
   await Promise.all([auth0.close(), lake.close()])
 })
 
-function sanityFunctionsTest(...args: string[]): Promise<CliResult> {
-  return runSanityCli(
-    ['functions', 'test', 'sync-access-policy', ...args, '--project-id', 'demo-project', '--dataset', 'production'],
-    {
-      env: {
-        AUTH0_DOMAIN: auth0.domain,
-        AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-        AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
-        // The CLI's client calls <projectId>.<apiHost>: route it, through HTTP_PROXY, to the Content Lake emulator.
-        SANITY_INTERNAL_ENV: 'http://api.lake.test',
-        HTTP_PROXY: lake.url,
-        HTTPS_PROXY: lake.url,
-        NO_PROXY: 'localhost,127.0.0.1',
-        // The function's bundle uses Node's global fetch (see scripts/build-functions.ts), which honours the proxy
-        // variables only when asked.
-        NODE_USE_ENV_PROXY: '1',
-      },
-    },
-  )
+async function sanityFunctionsTest(...args: string[]): Promise<CliResult> {
+  return runSanityCli(['functions', 'test', 'sync-access-policy', ...args, ...projectArgs(lake)], {
+    env: await emulatorEnv(auth0, lake),
+  })
 }
 
 describe('sanity functions test sync-access-policy', () => {
@@ -116,6 +100,28 @@ describe('sanity functions test sync-access-policy', () => {
     expect(code).not.toBe(0)
     expect(output).toContain('auth0OrganizationId:')
     expect(auth0.count({ path: /organizations/ })).toBe(0)
+  })
+})
+
+describe('sanity functions test without a Sanity project', () => {
+  it('fails with what to pass, without a stack trace, and sends nothing to Auth0', async () => {
+    const { HTTP_PROXY: _, HTTPS_PROXY: __, SANITY_INTERNAL_ENV: ___, ...auth0Only } = await emulatorEnv(auth0, lake)
+    // No --project-id, no --dataset, and the CLI's own hosts stay on runSanityCli's closed port.
+    const { code, output: wrapped } = await runSanityCli(
+      ['functions', 'test', 'sync-access-policy', '--file', `${fixtures}/policy-acme.json`],
+      { env: auth0Only },
+    )
+    // The CLI wraps its error at 80 columns, continuing each line with " ›   ".
+    const output = wrapped.replaceAll('\n ›   ', '')
+    expect(code).not.toBe(0)
+    expect(output).toContain('SyncError: Configuration: the function was given no usable Sanity project')
+    expect(output).toContain('no projectId; no dataset')
+    expect(output).toContain('--project-id <id> --dataset <name>')
+    expect(output).toContain('npm run functions:test -- --file <policy.json>')
+    expect(output).not.toContain('Configuration must contain')
+    expect(output).not.toMatch(/^[\s›]*at /m)
+    expect(auth0.requests).toHaveLength(0)
+    expect(lake.requests).toHaveLength(0)
   })
 })
 

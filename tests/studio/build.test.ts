@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runSanityCli } from '../support/sanity-cli.ts'
+import { runSanityCli } from '../../emulators/sanity-cli.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const studio = join(root, 'studio')
