@@ -32,10 +32,8 @@ export interface LoginResult {
 
 export interface LoginService {
   /** JSON for /.well-known/jwks.json and /.well-known/openid-configuration, undefined for other paths. */
-  wellKnown(pathname: string): unknown
+  wellKnown(pathname: string): Promise<unknown>
   login(options?: LoginOptions): Promise<LoginResult>
-  /** The public signing key, as the JWKS lists it. */
-  readonly publicJwk: JWK
 }
 
 interface OrganizationView {
@@ -56,9 +54,16 @@ export const DEFAULT_APP_CLIENT_ID = 'emulator-app'
 export const DEFAULT_AUDIENCE = 'https://api.example.com/'
 
 export async function createLoginService(options: LoginServiceOptions): Promise<LoginService> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
   const kid = `emulator-${randomUUID().slice(0, 8)}`
-  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }
+  // The RSA key is made on first use: most emulator users never sign anyone in, and key generation takes time.
+  let keys: Promise<{ privateKey: CryptoKey; publicJwk: JWK }> | undefined
+  const signingKey = () => {
+    keys ??= generateKeyPair('RS256', { extractable: true }).then(async ({ privateKey, publicKey }) => ({
+      privateKey,
+      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
+    }))
+    return keys
+  }
 
   async function sign(claims: Record<string, unknown>, audience: string | string[], ttl: number, subject: string) {
     const now = Math.floor(Date.now() / 1000)
@@ -70,14 +75,13 @@ export async function createLoginService(options: LoginServiceOptions): Promise<
       .setAudience(audience)
       .setIssuedAt(Math.min(now, now + ttl - 60))
       .setExpirationTime(now + ttl)
-      .sign(privateKey)
+      .sign((await signingKey()).privateKey)
   }
 
   return {
-    publicJwk,
-    wellKnown(pathname) {
+    async wellKnown(pathname) {
       const issuer = options.issuer()
-      if (pathname === '/.well-known/jwks.json') return { keys: [publicJwk] }
+      if (pathname === '/.well-known/jwks.json') return { keys: [(await signingKey()).publicJwk] }
       if (pathname === '/.well-known/openid-configuration') {
         return {
           issuer,

@@ -567,7 +567,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
       }
       return
     }
-    const wellKnown = method === 'GET' ? logins.wellKnown(url.pathname) : undefined
+    const wellKnown = method === 'GET' ? await logins.wellKnown(url.pathname) : undefined
     if (wellKnown !== undefined) return send(res, entry, 200, wellKnown)
     if (!isApi) return send(res, entry, 404, apiError(404, 'Not Found').body)
 

@@ -116,3 +116,6 @@ try {
 } finally {
   await bed.close()
 }
+
+// Second act: the Action, a login and the example app (scripts/demo-app.ts).
+await (await import('./demo-app.ts')).runAppAct(6)
