@@ -21,8 +21,10 @@ export type SyncErrorReason =
   | 'auth0-rejected'
   /** Auth0 was rate-limited, down or unreachable even after retries. */
   | 'auth0-unavailable'
-  /** The Content Lake could not be queried. */
+  /** The Content Lake could not be reached or answered 429/5xx (the message names which). */
   | 'content-lake-unavailable'
+  /** The Content Lake refused the token (401) or its role may not read the dataset (403). */
+  | 'content-lake-credentials'
 
 export class SyncError extends Error {
   override readonly name = 'SyncError'

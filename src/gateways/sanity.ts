@@ -12,6 +12,7 @@ import type {
 import type { OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
 import type { PolicySource } from '../core/policy.ts'
+import { lakeFailure } from './lake-failure.ts'
 
 /** Exactly the fields the core reads (see PolicySource); editorial fields never leave the Content Lake. */
 export const POLICY_FIELDS = `_id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref`
@@ -32,7 +33,14 @@ export interface PolicyStore {
   load(policyId: string, organizationIds: readonly OrganizationId[]): Promise<PolicyState>
 }
 
-export function createPolicyStore(client: SanityClient): PolicyStore {
+/**
+ * How long one policy query may wait for an answer. The client's own default (5 minutes) outlasts the function's
+ * 120-s timeout; this leaves the 90-s Auth0 budget its time.
+ */
+export const QUERY_TIMEOUT_MS = 15_000
+
+export function createPolicyStore(client: SanityClient, options: { timeoutMs?: number } = {}): PolicyStore {
+  const timeout = options.timeoutMs ?? QUERY_TIMEOUT_MS
   return {
     async load(policyId, organizationIds) {
       try {
@@ -40,19 +48,25 @@ export function createPolicyStore(client: SanityClient): PolicyStore {
         const result: POLICY_STATE_QUERY_RESULT | null = await client.fetch(
           POLICY_STATE_QUERY,
           { policyId, organizationIds: [...organizationIds] },
-          { perspective: 'published', tag: 'auth0-access-sync' },
+          { perspective: 'published', tag: 'auth0-access-sync', timeout },
         )
         return { subject: result?.subject ?? null, claimants: result?.claimants ?? [] }
       } catch (error) {
-        const status = (error as { statusCode?: unknown }).statusCode
-        throw new SyncError(
-          'content-lake-unavailable',
-          `Could not read access policies from the Content Lake${typeof status === 'number' ? ` (HTTP ${status})` : ''}: nothing was sent to Auth0`,
-          { retryable: true, cause: error },
-        )
+        throw lakeReadError(error, client, timeout)
       }
     },
   }
+}
+
+/** A failed policy read as a SyncError that names its cause (DNS, token, HTTP status, timeout) and the fix. */
+export function lakeReadError(error: unknown, client: SanityClient, timeoutMs?: number): SyncError {
+  const { url, projectId, dataset } = client.config()
+  const failure = lakeFailure(error, { url, projectId, dataset, timeoutMs })
+  return new SyncError(
+    failure.reason,
+    `Could not read access policies from the Content Lake: ${failure.description}. Nothing was sent to Auth0.`,
+    { retryable: failure.retryable, cause: error },
+  )
 }
 
 /** Published policies in `_id` order after `$after`; the reconcile reads the whole dataset this way. */
@@ -81,7 +95,7 @@ export function createPolicyReader(client: SanityClient): PolicyReader {
     async *pages(pageSize = POLICY_PAGE_SIZE) {
       let after = ''
       for (;;) {
-        const page: POLICY_PAGE_QUERY_RESULT = await lakeCall(() =>
+        const page: POLICY_PAGE_QUERY_RESULT = await lakeCall(client, () =>
           client.fetch(POLICY_PAGE_QUERY, { after, limit: pageSize }, options),
         )
         if (page.length > 0) yield page
@@ -92,7 +106,7 @@ export function createPolicyReader(client: SanityClient): PolicyReader {
     },
     async inScope(policyIds, organizationIds) {
       const params = { policyIds: [...policyIds], organizationIds: [...organizationIds] }
-      const result: POLICIES_IN_SCOPE_QUERY_RESULT = await lakeCall(() =>
+      const result: POLICIES_IN_SCOPE_QUERY_RESULT = await lakeCall(client, () =>
         client.fetch(POLICIES_IN_SCOPE_QUERY, params, options),
       )
       return result
@@ -100,15 +114,10 @@ export function createPolicyReader(client: SanityClient): PolicyReader {
   }
 }
 
-async function lakeCall<T>(fetch: () => Promise<T>): Promise<T> {
+async function lakeCall<T>(client: SanityClient, fetch: () => Promise<T>): Promise<T> {
   try {
     return await fetch()
   } catch (error) {
-    const status = (error as { statusCode?: unknown }).statusCode
-    throw new SyncError(
-      'content-lake-unavailable',
-      `Could not read access policies from the Content Lake${typeof status === 'number' ? ` (HTTP ${status})` : ''}: nothing was sent to Auth0`,
-      { retryable: true, cause: error },
-    )
+    throw lakeReadError(error, client)
   }
 }

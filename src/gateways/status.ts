@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { SanityClient } from '@sanity/client'
-import { preview } from '../core/auth0-rules.ts'
 import { type StatusReport, statusMutations } from '../status.ts'
+import { lakeFailure } from './lake-failure.ts'
 
 const STATUS_TIMEOUT_MS = 10_000
 
@@ -34,16 +34,10 @@ export async function recordSyncStatus(
     await client.mutate(mutations, { visibility: 'async', tag: 'auth0-access-sync.status', timeout: STATUS_TIMEOUT_MS })
     return true
   } catch (error) {
-    log(
-      `sync status not recorded for policy ${report.policyId ?? '?'}: ${describe(error)}; the sync itself is unaffected`,
-    )
+    // The cause and its fix (HTTP status, DNS, timeout): enough to act on, never a header or a token.
+    const { url, projectId, dataset } = client.config()
+    const { description } = lakeFailure(error, { url, projectId, dataset, timeoutMs: STATUS_TIMEOUT_MS })
+    log(`sync status not recorded for policy ${report.policyId ?? '?'}: ${description}; the sync itself is unaffected`)
     return false
   }
-}
-
-/** Status code and a short message: enough to act on, never a header or a token. */
-function describe(error: unknown): string {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode
-  const message = error instanceof Error ? preview(error.message, 160) : 'unknown error'
-  return typeof status === 'number' ? `HTTP ${status} (${message})` : message
 }
