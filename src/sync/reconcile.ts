@@ -264,7 +264,7 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
   let listedToEnd = false
   const seen = new Set<string>()
   try {
-    if (scope?.organizationIds && !scope.policyIds) {
+    if (scope?.organizationIds?.length && !scope.policyIds?.length) {
       for (const id of scope.organizationIds) {
         if (stopWriting() || options.signal?.aborted) break
         if (!isOrganizationId(id)) continue

@@ -1,0 +1,252 @@
+/**
+ * `access-sync reconcile`: plans every Auth0 Organization from what is published in Sanity, like
+ * `terraform plan`, and with `--apply` writes the plan through the same shell the function uses
+ * (src/sync/reconcile.ts), re-reading each Organization right before its write.
+ *
+ * Exit codes: 0 in sync or everything applied; 2 a dry run found drift; 1 anything failed or is invalid, the
+ * settings are wrong, or an apply was interrupted before everything was written.
+ */
+import process from 'node:process'
+import { parseArgs } from 'node:util'
+import { createClient } from '@sanity/client'
+import { readReconcileConfig } from '../src/config.ts'
+import { organizationIdProblem } from '../src/core/auth0-rules.ts'
+import { SyncError } from '../src/core/errors.ts'
+import { exitCode, type KeyChange, type PlanEntry, summaryLine } from '../src/core/reconcile.ts'
+import { connectAuth0 } from '../src/gateways/auth0.ts'
+import { createPolicyReader } from '../src/gateways/sanity.ts'
+import { type AppliedEntry, type ReconcileResult, reconcileTenant } from '../src/sync.ts'
+import { progressReporter } from './progress.ts'
+
+export const USAGE = `Usage: access-sync reconcile [--apply] [--json] [--org <id>]... [--policy <id>]...
+
+Plans every Auth0 Organization from the access policies published in Sanity and prints the plan (a dry run:
+nothing is written). Orphans (our keys, no active policy naming the Organization) are revoked; Organizations we
+never wrote are left alone.
+
+Options:
+  --apply          write the plan; each Organization is re-read right before its write
+  --json           print one JSON document (the plan, or the result) on stdout; progress stays on stderr
+  --org <id>       only this Organization (repeatable)
+  --policy <id>    only the Organizations this policy names or holds the keys of (repeatable)
+  -h, --help       this help
+
+Environment: SANITY_PROJECT_ID, SANITY_DATASET, SANITY_API_TOKEN (a read token is enough without --apply),
+SANITY_API_HOST (optional full URL, used as-is), AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (scopes
+read:organizations update:organizations), AUTH0_TIMEOUT_SECONDS (optional).
+
+Exit codes: 0 in sync or all applied, 2 drift found (dry run), 1 failures, invalid policies or bad settings.`
+
+const SANITY_API_VERSION = '2025-05-01'
+
+interface Io {
+  readonly stdout: { write(text: string): unknown }
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean | undefined }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+export async function run(argv: readonly string[], env: Env = process.env, io: Io = process): Promise<number> {
+  let args: ReturnType<typeof parse>
+  try {
+    args = parse(argv)
+  } catch (error) {
+    io.stderr.write(`access-sync reconcile: ${(error as Error).message}\n\n${USAGE}\n`)
+    return 1
+  }
+  if (args.help) {
+    io.stdout.write(`${USAGE}\n`)
+    return 0
+  }
+  const json = args.json === true
+  const apply = args.apply === true
+  const fail = (error: SyncError): number => {
+    io.stderr.write(`access-sync reconcile: ${error.message}\n`)
+    if (json)
+      io.stdout.write(`${JSON.stringify({ command: 'reconcile', exitCode: 1, error: errorJson(error) }, null, 2)}\n`)
+    return 1
+  }
+
+  const organizationIds = args.org ?? []
+  const badIds = organizationIds.flatMap((id) => {
+    const problem = organizationIdProblem(id)
+    return problem ? [`--org ${problem}`] : []
+  })
+  if (badIds.length > 0) return fail(new SyncError('configuration', badIds.join('; ')))
+  let config: ReturnType<typeof readReconcileConfig>
+  try {
+    config = readReconcileConfig(env, { hint: 'Export the variables and run again; nothing was sent.' })
+  } catch (error) {
+    if (error instanceof SyncError) return fail(error)
+    throw error
+  }
+
+  const { sanity } = config
+  const client = createClient({
+    apiVersion: SANITY_API_VERSION,
+    useCdn: false,
+    projectId: sanity.projectId,
+    dataset: sanity.dataset,
+    token: sanity.token,
+    ...(sanity.apiHost ? { apiHost: sanity.apiHost, useProjectHostname: false } : {}),
+  })
+  const reporter = progressReporter(io.stderr, { apply })
+  const organizations = connectAuth0(config.auth0).forInvocation(Number.POSITIVE_INFINITY, reporter.wait)
+
+  // Ctrl-C during --apply: finish the write in flight, then report. A second Ctrl-C quits at once.
+  const controller = new AbortController()
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130)
+    controller.abort()
+    reporter.log('reconcile: interrupted, stopping after the write in flight (Ctrl-C again to quit at once)')
+  }
+  if (apply) process.on('SIGINT', onSignal)
+
+  const policyIds = args.policy ?? []
+  let result: ReconcileResult
+  try {
+    let lastWriting: string | undefined
+    result = await reconcileTenant(
+      { policies: createPolicyReader(client), organizations },
+      {
+        apply,
+        signal: controller.signal,
+        ...(organizationIds.length + policyIds.length > 0 ? { scope: { organizationIds, policyIds } } : {}),
+        onProgress: (progress) => {
+          reporter.update(progress)
+          if (progress.phase === 'writing' && progress.organizationId !== lastWriting && !io.stderr.isTTY) {
+            lastWriting = progress.organizationId
+            reporter.log(
+              `reconcile: writing ${progress.organizationId} (${progress.written + 1} of ${progress.planned} so far)`,
+            )
+          }
+        },
+      },
+    )
+  } catch (error) {
+    if (error instanceof SyncError) return fail(error)
+    throw error
+  } finally {
+    reporter.stop()
+    process.off('SIGINT', onSignal)
+  }
+
+  const code = exitCode(result.summary, apply)
+  io.stdout.write(
+    json ? `${JSON.stringify(resultJson(result, code), null, 2)}\n` : formatResult(result, config.auth0.domain),
+  )
+  return code
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      apply: { type: 'boolean' },
+      json: { type: 'boolean' },
+      org: { type: 'string', multiple: true },
+      policy: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values
+}
+
+const SIGNS: Record<PlanEntry['status'], string> = {
+  grant: '+',
+  revoke: '-',
+  'in sync': '=',
+  conflict: '!',
+  invalid: 'x',
+  failed: 'x',
+}
+
+/** The human-readable plan or result, like `terraform plan`: one block per Organization, then the summary. */
+export function formatResult(result: ReconcileResult, domain: string): string {
+  const lines: string[] = []
+  const { apply } = result
+  lines.push(
+    apply
+      ? `Reconcile applied to Auth0 ${domain}:`
+      : `Reconcile plan for Auth0 ${domain} (dry run: nothing was written):`,
+    '',
+  )
+  if (result.entries.length === 0) lines.push('  Nothing to change.', '')
+  for (const entry of result.entries) lines.push(...formatEntry(entry, apply))
+  if (result.unapplied.length > 0) {
+    const why = result.stopped === 'interrupted' ? 'interrupted before their write' : `stopped (${result.stopped})`
+    lines.push(`Not applied (${why}):`)
+    for (const entry of result.unapplied) lines.push(`  ${entry.organizationId}  ${entry.status}  ${entry.reason}`)
+    lines.push('')
+  }
+  if (result.stopped && !result.listedToEnd) {
+    lines.push('Listing stopped before the end of the tenant: later Organizations were not planned. Run again.', '')
+  }
+  lines.push(summaryLine(result.summary, apply))
+  if (!apply && result.summary.writes > 0) lines.push('Run again with --apply to write these changes.')
+  return `${lines.join('\n')}\n`
+}
+
+function formatEntry(entry: PlanEntry | AppliedEntry, apply: boolean): string[] {
+  const subject = entry.organizationId ?? `policy ${entry.policyId ?? '?'}`
+  const applied = 'applied' in entry && entry.applied
+  const label = apply && applied ? (entry.status === 'revoke' ? 'revoked' : 'granted') : entry.status
+  const lines = [`${apply && applied ? '✓' : SIGNS[entry.status]} ${subject}  ${label}  ${entry.reason}`]
+  for (const change of entry.changes)
+    lines.push(`    ${change.key.padEnd(22)}${show(change.from)} → ${show(change.to)}`)
+  lines.push('')
+  return lines
+}
+
+const show = (value: string | undefined) => (value === undefined ? '(absent)' : JSON.stringify(value))
+
+function changeJson(change: KeyChange) {
+  return { key: change.key, from: change.from ?? null, to: change.to ?? null }
+}
+
+function entryJson(entry: PlanEntry | AppliedEntry) {
+  return {
+    organizationId: entry.organizationId ?? null,
+    status: entry.status,
+    write: entry.write,
+    ...('applied' in entry ? { applied: entry.applied } : {}),
+    reason: entry.reason,
+    code: entry.code,
+    ownerPolicyId: entry.ownerPolicyId ?? null,
+    conflicts: [...entry.conflicts],
+    changes: entry.changes.map(changeJson),
+    ...(entry.policyId ? { policyId: entry.policyId } : {}),
+    ...(entry.issues ? { issues: entry.issues.map((issue) => ({ field: issue.field, message: issue.message })) } : {}),
+  }
+}
+
+/** The `--json` document. Stable keys; absent values are null, never left out. */
+export function resultJson(result: ReconcileResult, code: number) {
+  const { counts } = result.summary
+  return {
+    command: 'reconcile',
+    mode: result.apply ? 'apply' : 'plan',
+    exitCode: code,
+    summary: {
+      grant: counts.grant,
+      revoke: counts.revoke,
+      inSync: counts['in sync'],
+      conflict: counts.conflict,
+      invalid: counts.invalid,
+      failed: counts.failed,
+      writes: result.summary.writes,
+      notApplied: result.summary.unapplied,
+      organizations: result.summary.organizations,
+      policies: result.summary.policies,
+    },
+    stopped: result.stopped ?? null,
+    complete: result.listedToEnd && result.unapplied.length === 0,
+    organizations: result.entries.map(entryJson),
+    notApplied: result.unapplied.map(entryJson),
+  }
+}
+
+function errorJson(error: SyncError) {
+  return { reason: error.reason, message: error.message }
+}
