@@ -25,7 +25,9 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { type AddressInfo, isIP, connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { applyPatches, parsePatch } from '@sanity/diff-match-patch'
 import { evaluate, GroqSyntaxError, parse } from 'groq-js'
+import { resolveTextQueries } from './groq-text.ts'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
@@ -53,6 +55,8 @@ export interface ContentLakeEmulatorOptions {
   token?: string
   documents?: SanityDocumentLike[]
   now?: () => Date
+  /** Port to listen on (default: any free port). */
+  port?: number
 }
 
 export interface ContentLakeClientConfig {
@@ -116,6 +120,27 @@ export interface MutationChange {
 
 export type MutationListener = (change: MutationChange) => void | Promise<void>
 
+/** What a middleware (see `use`) gets for one request; the body is already read and parsed. */
+export interface RequestContext {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly method: string
+  readonly url: URL
+  readonly body: unknown
+  /** Answers with JSON (or text) and records the status in the request log. */
+  send(status: number, body: unknown): void
+  /** Marks the request as answered by the middleware itself (a stream), with this status in the log. */
+  handled(status: number): void
+}
+
+/** Answers a request (returns true) or lets the next middleware, then the data endpoints, have it (false). */
+export type Middleware = (context: RequestContext) => boolean | Promise<boolean>
+
+export interface TransactionResult {
+  transactionId: string
+  results: { id: string; operation: 'create' | 'update' | 'delete'; document?: StoredDocument }[]
+}
+
 export interface ContentLakeEmulator {
   /** apiHost to give the client, e.g. `http://127.0.0.1:PORT`. Also usable as an HTTP_PROXY. */
   readonly url: string
@@ -135,6 +160,17 @@ export interface ContentLakeEmulator {
   clearFaults(): void
   /** Called after every committed transaction, once per changed document, in commit order. */
   onMutation(listener: MutationListener): () => void
+  /** Called synchronously at each commit with all of the transaction's changes (for the listen endpoint). */
+  onTransaction(listener: (changes: readonly MutationChange[]) => void): () => void
+  /**
+   * Applies mutations (the /data/mutate body's `mutations`) as one transaction and commits it, as the mutate
+   * endpoint does. Throws `HttpFailure` (the response the endpoint would give) when a mutation fails.
+   */
+  transact(mutations: unknown[], transactionId?: string): Promise<TransactionResult>
+  /** Adds a middleware that runs before the data endpoints, e.g. the Studio's endpoints (content-lake-studio.ts). */
+  use(middleware: Middleware): void
+  /** The request handler, so another server (HTTP/2 for browsers, see content-lake-studio.ts) can serve the API. */
+  readonly serve: (req: IncomingMessage, res: ServerResponse) => void
   /** Resolves once every queued onMutation call has finished; rejects (AggregateError) if any of them threw. */
   settled(): Promise<void>
   close(): Promise<void>
@@ -184,7 +220,7 @@ function isLoopback(hostname: string): boolean {
   return bare === 'localhost' || bare === '::1' || bare.startsWith('127.')
 }
 
-class HttpFailure extends Error {
+export class HttpFailure extends Error {
   readonly status: number
   readonly body: unknown
   constructor(status: number, body: unknown) {
@@ -195,12 +231,12 @@ class HttpFailure extends Error {
 }
 
 /** Boom-style error body, as Sanity's gateway answers auth and routing errors. */
-function boom(status: number, message: string, extra: JsonObject = {}): HttpFailure {
+export function boom(status: number, message: string, extra: JsonObject = {}): HttpFailure {
   return new HttpFailure(status, { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...extra })
 }
 
 /** Content Lake style error body: `{ error: { description, type, ... } }`. */
-function lakeError(status: number, type: string, description: string, extra: JsonObject = {}): HttpFailure {
+export function lakeError(status: number, type: string, description: string, extra: JsonObject = {}): HttpFailure {
   return new HttpFailure(status, { error: { description, type, ...extra } })
 }
 
@@ -377,13 +413,11 @@ function applyPatch(doc: StoredDocument, patch: JsonObject, index: number): Stor
     return first?.kind === 'attr' && PROTECTED_FIELDS.has(first.name) ? null : segments
   }
 
-  for (const op of ['diffMatchPatch', 'merge']) {
-    if (patch[op] !== undefined) {
-      throw mutationFailure(400, index, {
-        type: 'unsupportedPatch',
-        description: `Patch operation "${op}" is not emulated`,
-      })
-    }
+  if (patch.merge !== undefined) {
+    throw mutationFailure(400, index, {
+      type: 'unsupportedPatch',
+      description: 'Patch operation "merge" is not emulated',
+    })
   }
   for (const [path, value] of entries('setIfMissing')) {
     const segments = writable(path)
@@ -392,6 +426,14 @@ function applyPatch(doc: StoredDocument, patch: JsonObject, index: number): Stor
   for (const [path, value] of entries('set')) {
     const segments = writable(path)
     if (segments) setAt(next, segments, value)
+  }
+  // The Studio sends string edits as diff-match-patch text patches (e.g. `@@ -1,3 +1,4 @@ ...`).
+  for (const [path, value] of entries('diffMatchPatch')) {
+    const segments = writable(path)
+    const current = segments ? getAt(next, segments) : undefined
+    if (segments && typeof current === 'string' && typeof value === 'string') {
+      setAt(next, segments, applyPatches(parsePatch(value), current)[0])
+    }
   }
   for (const path of Array.isArray(patch.unset) ? patch.unset : []) {
     const segments = typeof path === 'string' ? writable(path) : null
@@ -457,10 +499,7 @@ interface Route {
   rest: string | undefined
 }
 
-interface MutationOutcome {
-  transactionId: string
-  results: { id: string; operation: 'create' | 'update' | 'delete'; document?: StoredDocument }[]
-}
+type MutationOutcome = TransactionResult
 
 export async function startContentLakeEmulator(options: ContentLakeEmulatorOptions = {}): Promise<ContentLakeEmulator> {
   const projectId = options.projectId ?? 'demo-project'
@@ -473,10 +512,12 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
   const tunnels: TunnelLogEntry[] = []
   const faults: ActiveFault[] = []
   const listeners = new Set<MutationListener>()
+  const transactionListeners = new Set<(changes: readonly MutationChange[]) => void>()
   const listenerErrors: unknown[] = []
   let listenerChain: Promise<void> = Promise.resolve()
   const sockets = new Set<Duplex>()
   const tunnelled = new WeakSet<object>()
+  const middlewares: Middleware[] = []
 
   const timestamp = () => now().toISOString()
   const sortedDocuments = () => [...store.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
@@ -560,7 +601,12 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
       })
     }
     try {
-      const value = await evaluate(tree, { dataset: docs, params, sanity: { projectId, dataset }, timestamp: now() })
+      const value = await evaluate(resolveTextQueries(tree, docs), {
+        dataset: docs,
+        params,
+        sanity: { projectId, dataset },
+        timestamp: now(),
+      })
       return await value.get()
     } catch (error) {
       throw lakeError(400, 'queryError', error instanceof Error ? error.message : String(error))
@@ -774,6 +820,7 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     }
     store.clear()
     for (const [id, doc] of working) store.set(id, doc)
+    if (changes.length > 0) for (const listener of transactionListeners) listener(changes)
     if (changes.length === 0 || listeners.size === 0) return
     const current = [...listeners]
     listenerChain = listenerChain.then(async () => {
@@ -868,6 +915,25 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     }
 
     try {
+      let answered = false
+      const context: RequestContext = {
+        req,
+        res,
+        method,
+        url,
+        body,
+        send: (status, payload) => {
+          answered = true
+          send(res, entry, status, payload)
+        },
+        handled: (status) => {
+          answered = true
+          entry.status = status
+        },
+      }
+      for (const middleware of middlewares) {
+        if ((await middleware(context)) || answered) return
+      }
       const target = route(url.pathname)
       checkProject(req, url.hostname)
       authorize(req)
@@ -892,12 +958,13 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
 
   // ----- server, CONNECT tunnels, lifecycle ------------------------------------------------------------------
 
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
       res.end(String(error))
     })
-  })
+  }
+  const server = createServer({ keepAliveTimeout: 5_000 }, serve)
   server.on('connection', (socket: Duplex) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
@@ -946,7 +1013,7 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     server.emit('connection', socket)
   })
 
-  server.listen(0, '127.0.0.1')
+  server.listen(options.port ?? 0, '127.0.0.1')
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', reject)
@@ -995,6 +1062,21 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         listeners.delete(listener)
       }
     },
+    onTransaction: (listener) => {
+      transactionListeners.add(listener)
+      return () => {
+        transactionListeners.delete(listener)
+      }
+    },
+    transact: async (mutations, transactionId = randomId()) => {
+      const { working, outcome } = await applyMutations(mutations, transactionId)
+      commit(working, transactionId)
+      return outcome
+    },
+    use: (middleware) => {
+      middlewares.push(middleware)
+    },
+    serve,
     settled: async () => {
       let chain: Promise<void>
       do {

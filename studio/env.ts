@@ -11,3 +11,20 @@ export function studioEnv(env: Readonly<Record<string, string | undefined>>): { 
     dataset: env.SANITY_STUDIO_DATASET || DEFAULT_DATASET,
   }
 }
+
+/**
+ * The API host of the local Content Lake emulator, set only by `npm run dev` (SANITY_STUDIO_API_HOST). Unset, the
+ * Studio talks to Sanity as usual. Only loopback hosts are accepted, so a build can never be pointed elsewhere by
+ * accident.
+ */
+export function devApiHost(value: string | undefined): string | undefined {
+  if (!value) return undefined
+  const url = URL.canParse(value) ? new URL(value) : undefined
+  if (
+    (url?.protocol !== 'http:' && url?.protocol !== 'https:') ||
+    !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+  ) {
+    throw new Error(`SANITY_STUDIO_API_HOST must be a local emulator such as https://localhost:3335, got "${value}"`)
+  }
+  return url.origin
+}
