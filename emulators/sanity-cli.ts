@@ -17,7 +17,11 @@ const CLOSED_PORT = 'http://127.0.0.1:9'
 export interface CliResult {
   /** The exit code: 0 when the command succeeded. */
   readonly code: number
+  /** stdout then stderr. */
   readonly output: string
+  /** The function's logs and response go to stdout; the CLI's progress, warnings and errors to stderr. */
+  readonly stdout: string
+  readonly stderr: string
 }
 
 export async function runSanityCli(
@@ -44,13 +48,11 @@ export async function runSanityCli(
       env,
       timeout: options.timeoutMs ?? 90_000,
     })
-    return { code: 0, output: stdout + stderr }
+    return { code: 0, output: stdout + stderr, stdout, stderr }
   } catch (error) {
     const failed = error as { code?: unknown; stdout?: string; stderr?: string }
-    return {
-      code: typeof failed.code === 'number' ? failed.code : 1,
-      output: `${failed.stdout ?? ''}${failed.stderr ?? ''}`,
-    }
+    const { stdout = '', stderr = '' } = failed
+    return { code: typeof failed.code === 'number' ? failed.code : 1, output: stdout + stderr, stdout, stderr }
   }
 }
 

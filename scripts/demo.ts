@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import process from 'node:process'
 import { format } from 'node:util'
 import { ensureTestCertificate } from '../emulators/tls.ts'
-import { decodeContentTags } from '../src/core/metadata.ts'
+import { metadataLines } from './metadata-lines.ts'
 
 const { certPath } = await ensureTestCertificate()
 if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
@@ -35,11 +35,7 @@ const bed = await startLocalStack({
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[22m` : text)
 const step = (n: number, text: string) => console.log(`\n${bold(`${n}. ${text}`)}`)
 function showMetadata(label: string) {
-  const metadata = bed.metadata(ORG) ?? {}
-  console.log(`   ${label} — Auth0 Organization ${ORG} metadata:`)
-  for (const [key, value] of Object.entries(metadata)) console.log(`     ${key.padEnd(22)} ${value}`)
-  const tags = decodeContentTags(metadata.contentTags)
-  if (tags) console.log(`     ${'(contentTags decoded)'.padEnd(22)} ${tags.join(', ')}`)
+  for (const line of metadataLines(label, ORG, bed.metadata(ORG))) console.log(line)
 }
 function showStatus() {
   const status = bed.lake.getDocument(`accessPolicySyncStatus.${policy._id}`)
