@@ -4,6 +4,7 @@
  * tests and by `npm run demo`.
  */
 import { createClient, type SanityClient } from '@sanity/client'
+import type { DocumentEventHandler } from '@sanity/functions'
 import { handler } from '../functions/sync-access-policy/index.ts'
 import { SYNC_FUNCTION } from '../sanity.blueprint.ts'
 import { type Auth0Emulator, type Auth0EmulatorOptions, DEFAULT_CLIENT, startAuth0Emulator } from './auth0.ts'
@@ -27,6 +28,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   readonly documents?: Array<{ _id: string; [key: string]: unknown }>
   readonly auth0?: Auth0EmulatorOptions
+  /** The handler the runtime delivers to; the function's own by default (the bench runs others side by side). */
+  readonly handler?: DocumentEventHandler
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -41,7 +44,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const runtime = createFunctionsRuntime({
     fn: SYNC_FUNCTION,
-    handler,
+    handler: options.handler ?? handler,
     clientOptions: lake.clientConfig,
     dataset: () => lake.documents(),
   })

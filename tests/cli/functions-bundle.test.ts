@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runSanityCli } from '../../emulators/sanity-cli.ts'
 import { FUNCTION_BUNDLES_DIR } from '../../sanity.blueprint.ts'
 import {
   BUNDLE_PACKAGE_JSON,
@@ -15,32 +16,10 @@ import {
   FUNCTION_SIZE_LIMIT,
   functionResources,
 } from '../../scripts/build-functions.ts'
-import { runSanityCli } from '../support/sanity-cli.ts'
+import { readZip } from '../../scripts/zip.ts'
 
 const outDir = mkdtempSync(join(tmpdir(), 'function-zips-'))
 afterAll(() => rmSync(outDir, { recursive: true, force: true }))
-
-interface ZipEntry {
-  readonly name: string
-  readonly size: number
-  readonly crc: number
-}
-
-/** The names, sizes and CRC-32s a zip's central directory lists. */
-function zipEntries(zip: Buffer): ZipEntry[] {
-  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]))
-  if (end < 0) throw new Error('not a zip: no end of central directory')
-  const entries: ZipEntry[] = []
-  let at = zip.readUInt32LE(end + 16)
-  for (let count = zip.readUInt16LE(end + 10); count > 0; count--) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`not a central directory entry at ${at}`)
-    const nameLength = zip.readUInt16LE(at + 28)
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLength)
-    entries.push({ name, size: zip.readUInt32LE(at + 24), crc: zip.readUInt32LE(at + 16) })
-    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32)
-  }
-  return entries
-}
 
 describe('function bundles', () => {
   it('every function in the blueprint ships its bundle, with nothing for the CLI to install', () => {
@@ -58,7 +37,7 @@ describe('function bundles', () => {
     for (const resource of functionResources()) {
       const fresh = await buildFunction(resource)
       const zip = readFileSync(join(outDir, `${resource.name}.zip`))
-      const entries = zipEntries(zip)
+      const entries = readZip(zip).map(({ name, size, crc }) => ({ name, size, crc }))
       expect(entries.map((entry) => entry.name).sort(), resource.name).toEqual(['index.js', 'package.json'])
       const index = entries.find((entry) => entry.name === 'index.js')
       // Same bytes as a build of the source as it is now: the folder the CLI packs (and tests) is not stale.

@@ -1,0 +1,88 @@
+/**
+ * `npm run bench [-- P1 P3] [--runs N]`: the performance benchmarks of issue #11, against the emulators, printed
+ * side by side. Exits 1 when any target is missed. Not part of `npm test`: it measures, it does not assert timings.
+ * A benchmark is a module exporting a `Bench` (types.ts); add it to BENCHES.
+ */
+import { spawnSync } from 'node:child_process'
+import process from 'node:process'
+import { parseArgs } from 'node:util'
+import { ensureTestCertificate } from '../../emulators/tls.ts'
+import { coldStart } from './cold-start.ts'
+import { editorialTrace } from './editorial-trace.ts'
+import type { Bench, BenchReport } from './types.ts'
+
+/** In issue order. P2 (burst) and P4 (reconcile) plug in here once the reconcile engine lands. */
+export const BENCHES: readonly Bench[] = [editorialTrace, coldStart]
+
+const { certPath } = await ensureTestCertificate()
+if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
+  // Node reads NODE_EXTRA_CA_CERTS only at start-up: run again with it, so the unmodified SDK trusts the emulator.
+  const again = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
+  })
+  process.exit(again.status ?? 1)
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+})
+if (values.help) {
+  console.log(`npm run bench [-- ${BENCHES.map((bench) => bench.id).join(' ')}] [--runs N]`)
+  process.exit(0)
+}
+const runs = values.runs === undefined ? undefined : Number(values.runs)
+if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) {
+  console.error(`--runs must be a positive whole number, got "${values.runs}"`)
+  process.exit(2)
+}
+const unknown = positionals.filter((id) => !BENCHES.some((bench) => bench.id === id.toUpperCase()))
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}: choose from ${BENCHES.map((bench) => bench.id).join(', ')}`)
+  process.exit(2)
+}
+const chosen = positionals.length === 0 ? BENCHES : BENCHES.filter((bench) => positionals.includes(bench.id))
+
+// The function's own log lines would drown the tables: the benchmarks count requests, not log lines.
+const { log: consoleLog, warn: consoleWarn } = console
+console.log = () => {}
+console.warn = () => {}
+const say = (line: string) => process.stderr.write(`${line}\n`)
+
+let missed = 0
+for (const bench of chosen) {
+  const report = await bench.run({ runs, log: say })
+  consoleLog(`\n${bench.id}. ${bench.title}\n${formatReport(report)}`)
+  missed += report.targets.filter((target) => !target.met).length
+}
+console.log = consoleLog
+console.warn = consoleWarn
+console.log(missed === 0 ? '\nall targets met' : `\n${missed} target${missed === 1 ? '' : 's'} missed`)
+process.exit(missed === 0 ? 0 : 1)
+
+function formatReport(report: BenchReport): string {
+  const table = [['', ...report.columns], ...report.rows.map((row) => [row.label, ...row.values])]
+  const targets = report.targets.map((target) => [
+    target.met ? 'met' : 'MISSED',
+    target.label,
+    target.measured,
+    target.target,
+  ])
+  return [...formatTable(table), '', ...formatTable(targets).map((line) => `  ${line}`), `  (${report.method})`].join(
+    '\n',
+  )
+}
+
+function formatTable(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = []
+  for (const row of rows) {
+    for (const [index, cell] of row.entries()) widths[index] = Math.max(widths[index] ?? 0, cell.length)
+  }
+  return rows.map((row) =>
+    row
+      .map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  )
+}
