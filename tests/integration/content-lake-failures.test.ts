@@ -3,7 +3,10 @@
  * SyncError that names the cause and the fix — DNS, a refused token, a missing project or dataset, a 5xx, a
  * timeout — send nothing to Auth0, and log the same cause when the status document cannot be written either.
  */
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createClient } from '@sanity/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
@@ -114,4 +117,17 @@ it('timeout: a query with no answer in time fails, saying how long it waited', a
   const error = await store.load('policy-acme', []).catch((caught: unknown) => caught)
   expect(error).toMatchObject({ name: 'SyncError', reason: 'content-lake-unavailable', retryable: true })
   expect((error as Error).message).toContain(`timeout: no answer from ${new URL(lake.url).host} within 0.3 s`)
+})
+
+it('connection refused: the host is named, with what to check', async () => {
+  // A port that was just free: nothing listens there. (undici refuses port 9 itself, as a "bad port".)
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  const apiHost = `http://127.0.0.1:${port}`
+  const store = createPolicyStore(createClient({ ...lake.clientConfig, apiHost, maxRetries: 0 }))
+  const error = await store.load('policy-acme', []).catch((caught: unknown) => caught)
+  expect(error).toMatchObject({ name: 'SyncError', reason: 'content-lake-unavailable', retryable: true })
+  expect((error as Error).message).toContain(`127.0.0.1:${port} refused the connection (ECONNREFUSED)`)
 })
