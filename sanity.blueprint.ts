@@ -1,4 +1,10 @@
-import { type BlueprintResource, defineBlueprint, defineDocumentFunction } from '@sanity/blueprints'
+import {
+  type BlueprintResource,
+  type BlueprintScheduledFunctionResource,
+  defineBlueprint,
+  defineDocumentFunction,
+  defineScheduledFunction,
+} from '@sanity/blueprints'
 
 /**
  * One document function: published accessPolicy create/update/delete → Auth0 Organization metadata.
@@ -46,6 +52,43 @@ export function shipBundles(resources: readonly BlueprintResource[]): BlueprintR
   )
 }
 
+/** `ACCESS_SYNC_SCHEDULE=hourly` (or `on`, `true`, `1`) means this: at minute 0 of every hour. */
+export const DEFAULT_REPAIR_SCHEDULE = '0 * * * *'
+
+/**
+ * The scheduled repair (functions/reconcile-access): opt-in, declared only when ACCESS_SYNC_SCHEDULE is set when
+ * deploying. Sanity creates scheduled functions at organization scope (and `sanity blueprints promote` is one-way),
+ * so a project-scoped deploy of the document function stays exactly as it was without it. The value is `hourly`
+ * or any schedule `defineScheduledFunction` accepts: a cron expression (`*\/30 * * * *`) or words (`every day at
+ * 9am`). The handler's context carries only a token, so project and dataset go in `env` from the deploy's
+ * SANITY_PROJECT_ID / SANITY_DATASET; secrets go in with `npx sanity functions env add reconcile-access …`.
+ */
+export function repairFunction(
+  env: Readonly<Record<string, string | undefined>>,
+): BlueprintScheduledFunctionResource | undefined {
+  const schedule = env.ACCESS_SYNC_SCHEDULE?.trim()
+  if (!schedule || ['off', 'false', '0'].includes(schedule.toLowerCase())) return undefined
+  const expression = ['hourly', 'on', 'true', '1'].includes(schedule.toLowerCase()) ? DEFAULT_REPAIR_SCHEDULE : schedule
+  const settings = Object.fromEntries(
+    (['SANITY_PROJECT_ID', 'SANITY_DATASET'] as const).flatMap((name) => {
+      const value = env[name]?.trim()
+      return value ? [[name, value]] : []
+    }),
+  )
+  return defineScheduledFunction({
+    name: 'reconcile-access',
+    src: './functions/reconcile-access',
+    runtime: 'nodejs24.x',
+    memory: 1,
+    // The run stops starting writes at RECONCILE_TIME_BUDGET_SECONDS (240) and records its status in what is left.
+    timeout: 300,
+    event: { expression },
+    ...(Object.keys(settings).length > 0 ? { env: settings } : {}),
+  })
+}
+
+export const REPAIR_FUNCTION = repairFunction(process.env)
+
 export default defineBlueprint({
-  resources: shipBundles([SYNC_FUNCTION]),
+  resources: shipBundles([SYNC_FUNCTION, ...(REPAIR_FUNCTION ? [REPAIR_FUNCTION] : [])]),
 })

@@ -275,6 +275,31 @@ export type Geopoint = {
 
 export type AllSanitySchemaTypes = AccessPolicyReconcileStatus | AccessPolicyReconcileRun | AccessPolicyReconcileFailure | AccessPolicyReference | AccessPolicySyncStatus | AccessPolicySyncAttempt | AccessPolicySyncOrganization | RoleReference | AccessPolicy | Role | Slug | SanityImagePaletteSwatch | SanityImagePalette | SanityImageDimensions | SanityImageMetadata | SanityImageHotspot | SanityImageCrop | SanityFileAsset | SanityAssetSourceData | SanityImageAsset | Geopoint;
 
+// Source: ../src/gateways/repair-state.ts
+// Variable: REPAIR_STATE_QUERY
+// Query: {  "status": *[_id == $statusId][0]{ cursor, runAt, "failed": failed[]{ organizationId } },  "failed": *[_type == "accessPolicySyncStatus" && outcome == "failed"] | order(attemptedAt asc) [0...$limit]{    policyId, attemptedAt, "organizationIds": organizations[].organizationId  }}
+export type REPAIR_STATE_QUERY_RESULT = {
+  status: {
+    cursor: null;
+    runAt: null;
+    failed: null;
+  } | {
+    cursor: {
+      from?: string;
+      after?: string;
+    } | null;
+    runAt: string | null;
+    failed: Array<{
+      organizationId: string | null;
+    }> | null;
+  } | null;
+  failed: Array<{
+    policyId: string | null;
+    attemptedAt: string | null;
+    organizationIds: Array<string | null> | null;
+  }>;
+};
+
 // Source: ../src/gateways/sanity.ts
 // Variable: POLICY_STATE_QUERY
 // Query: {  "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }}
@@ -348,6 +373,7 @@ export type CONFLICTING_POLICIES_QUERY_RESULT = Array<{
 // Query TypeMap
 declare global {
   interface SanityQueries {
+    "{\n  \"status\": *[_id == $statusId][0]{ cursor, runAt, \"failed\": failed[]{ organizationId } },\n  \"failed\": *[_type == \"accessPolicySyncStatus\" && outcome == \"failed\"] | order(attemptedAt asc) [0...$limit]{\n    policyId, attemptedAt, \"organizationIds\": organizations[].organizationId\n  }\n}": | REPAIR_STATE_QUERY_RESULT;
     "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }\n}": | POLICY_STATE_QUERY_RESULT;
     "*[_type == \"accessPolicy\" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICY_PAGE_QUERY_RESULT;
     "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICIES_IN_SCOPE_QUERY_RESULT;

@@ -58,9 +58,20 @@ export interface SanityConfig {
   readonly apiHost: string | undefined
 }
 
+/** The scheduled repair's budget per run; the CLI has none (it runs until done or Ctrl-C). */
+export interface RepairConfig {
+  /** How long one run may write; keep it under the scheduled function's `timeout` (300 s) with room to spare. */
+  readonly budgetSeconds: number
+  /** At most this many writes per run; undefined: as many as the time budget and Auth0's rate limits allow. */
+  readonly maxWrites: number | undefined
+}
+
+export const REPAIR_DEFAULTS = { budgetSeconds: 240 } as const
+
 export interface ReconcileConfig {
   readonly sanity: SanityConfig
   readonly auth0: Auth0Config
+  readonly repair: RepairConfig
 }
 
 /**
@@ -88,8 +99,21 @@ export function readReconcileConfig(
     problems.push('SANITY_API_HOST must be a full URL like "https://api.sanity.io" or "http://127.0.0.1:4000"')
   }
   const auth0 = collectAuth0Config(env, problems)
+  const repair = {
+    budgetSeconds: numberSetting(
+      env,
+      'RECONCILE_TIME_BUDGET_SECONDS',
+      REPAIR_DEFAULTS.budgetSeconds,
+      10,
+      840,
+      problems,
+    ),
+    maxWrites: env.RECONCILE_MAX_WRITES?.trim()
+      ? numberSetting(env, 'RECONCILE_MAX_WRITES', 0, 1, 1_000_000, problems)
+      : undefined,
+  }
   throwIfAny(problems, options.hint ?? 'Export the variables and run again.')
-  return { sanity: { projectId, dataset, token, apiHost }, auth0 }
+  return { sanity: { projectId, dataset, token, apiHost }, auth0, repair }
 }
 
 function isHttpUrl(value: string): boolean {

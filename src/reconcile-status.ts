@@ -30,8 +30,8 @@ type Failure = NonNullable<AccessPolicyReconcileStatus['failed']>[number]
 export interface RunInput {
   readonly runAt: Date
   readonly durationMs: number
-  /** The run's result; undefined when it failed before reconciling anything (then `error` says why). */
-  readonly result: ReconcileResult | undefined
+  /** The run's results (retrying failed policies, then the pass); empty when it failed before reconciling. */
+  readonly results: readonly ReconcileResult[]
   readonly error?: { readonly reason: string; readonly message: string } | undefined
   /** Where the next run starts; on a failed run, the cursor it started from. */
   readonly cursor: Cursor
@@ -39,21 +39,29 @@ export interface RunInput {
   readonly key: string
 }
 
-export function runOutcome(input: Pick<RunInput, 'result' | 'error'>): ReconcileOutcome {
-  const { result } = input
-  if (input.error || !result || result.summary.counts.failed + result.summary.counts.invalid > 0) return 'failed'
-  if (result.unapplied.length > 0) return 'partial'
-  return result.summary.writes > 0 ? 'repaired' : 'in sync'
+const total = (results: readonly ReconcileResult[], count: (result: ReconcileResult) => number) =>
+  results.reduce((sum, result) => sum + count(result), 0)
+
+export function runOutcome(input: Pick<RunInput, 'results' | 'error'>): ReconcileOutcome {
+  const { results } = input
+  if (input.error || results.length === 0) return 'failed'
+  if (total(results, (r) => r.summary.counts.failed + r.summary.counts.invalid) > 0) return 'failed'
+  if (total(results, (r) => r.unapplied.length) > 0 || results.some((r) => r.stopped)) return 'partial'
+  return total(results, (r) => r.summary.writes) > 0 ? 'repaired' : 'in sync'
 }
 
+type Status = Omit<AccessPolicyReconcileStatus, '_id' | '_type' | '_createdAt' | '_updatedAt' | '_rev' | 'history'>
+
 /** The status document's top level for one run (without `_id`, `_type` and `history`). */
-export function runStatus(
-  input: RunInput,
-): Omit<AccessPolicyReconcileStatus, '_id' | '_type' | '_createdAt' | '_updatedAt' | '_rev' | 'history'> {
-  const { result } = input
-  const failedEntries = (result?.entries ?? []).filter(
-    (entry) => entry.status === 'failed' || entry.status === 'invalid',
-  )
+export function runStatus(input: RunInput): Status {
+  const { results } = input
+  const pass = results.at(-1)
+  // An Organization handled twice (retried first, then met again by the pass) counts once: the last word wins.
+  const latest = new Map<string, ReconcileResult['entries'][number]>()
+  for (const entry of results.flatMap((r) => r.entries)) {
+    latest.set(entry.organizationId ?? `policy ${entry.policyId ?? '?'}`, entry)
+  }
+  const failedEntries = [...latest.values()].filter((entry) => entry.status === 'failed' || entry.status === 'invalid')
   const failed: Failure[] = failedEntries.slice(0, FAILURES_LIMIT).map((entry, index) => ({
     _key: `f${index}`,
     _type: 'accessPolicyReconcileFailure',
@@ -63,32 +71,35 @@ export function runStatus(
     reason: entry.code,
     message: truncate(entry.reason),
   }))
-  const driftFixed = result?.apply ? result.summary.writes : 0
-  const unfinished = result?.unapplied.length ?? 0
+  const driftFixed = total(results, (r) => (r.apply ? r.summary.writes : 0))
+  const unfinished = total(results, (r) => r.unapplied.length)
+  const failedWrites = failedEntries.filter((entry) => entry.changes.length > 0).length
   const more =
     failedEntries.length > FAILURES_LIMIT ? ` (${failedEntries.length - FAILURES_LIMIT} more failures not listed)` : ''
+  const cursor = {
+    ...(input.cursor.from ? { from: input.cursor.from } : {}),
+    ...(input.cursor.after ? { after: input.cursor.after } : {}),
+  }
   return {
     outcome: runOutcome(input),
     runAt: input.runAt.toISOString(),
-    driftFound: driftFixed + unfinished + failedEntries.filter((entry) => entry.changes.length > 0).length,
+    driftFound: driftFixed + unfinished + failedWrites,
     driftFixed,
     failures: failedEntries.length,
     unfinished,
-    message: input.error ? truncate(input.error.message) : `${describeStop(result)}${more}`,
-    organizations: result?.summary.organizations ?? 0,
-    policies: result?.summary.policies ?? 0,
+    message: input.error ? truncate(input.error.message) : `${describeStop(pass)}${more}`,
+    organizations: total(results, (r) => r.summary.organizations),
+    policies: pass?.summary.policies ?? 0,
     durationSeconds: Math.round(input.durationMs / 100) / 10,
-    passComplete: result?.listedToEnd ?? false,
-    cursor: {
-      ...(input.cursor.from ? { from: input.cursor.from } : {}),
-      ...(input.cursor.after ? { after: input.cursor.after } : {}),
-    },
+    passComplete: (pass?.listedToEnd ?? false) && (pass?.unapplied.length ?? 0) === 0,
+    cursor,
     failed,
   }
 }
 
 function describeStop(result: ReconcileResult | undefined): string {
-  switch (result?.stopped) {
+  if (!result) return 'Nothing was reconciled.'
+  switch (result.stopped) {
     case 'out-of-time':
       return 'Stopped at the time budget; the next run resumes where this one stopped.'
     case 'write-budget':
@@ -96,7 +107,7 @@ function describeStop(result: ReconcileResult | undefined): string {
     case 'interrupted':
       return 'Interrupted; the next run resumes where this one stopped.'
     default:
-      return result?.listedToEnd ? 'Reached the end of the tenant.' : 'Stopped early.'
+      return result.listedToEnd ? 'Reached the end of the tenant; the next run starts a new pass.' : 'Stopped early.'
   }
 }
 

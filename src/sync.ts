@@ -179,9 +179,10 @@ export async function reconcileOrganization(
   }
 }
 
-function policyOutcome(
+/** How a policy fared across its Organizations, in the words of its sync status. */
+export function policyOutcome(
   policyId: string,
-  subject: PolicySource | null,
+  subject: Pick<PolicySource, 'status'> | null,
   results: readonly OrganizationResult[],
 ): PolicyOutcome {
   if (results.some((result) => result.outcome === 'failed')) return 'failed'

@@ -240,3 +240,30 @@ export function canStartWrite(budget: {
 }): boolean {
   return budget.writes < budget.maxWrites && budget.now + budget.reserveMs <= budget.deadline
 }
+
+/**
+ * What failed last time: a policy whose last sync attempt failed (its `accessPolicySyncStatus`), or an
+ * Organization the previous scheduled run could not write (no policy ID then).
+ */
+export interface FailedPolicy {
+  readonly policyId: string | undefined
+  /** The Organizations that attempt named (its status's `organizations[]`). */
+  readonly organizationIds: readonly string[]
+  readonly attemptedAt: string | undefined
+}
+
+/** Failed policies the scheduled repair retries first, each run; bounded, so the pass over the tenant goes on. */
+export const REPAIR_FIRST_LIMIT = 25
+
+/**
+ * Which failed policies to retry ahead of the pass: the longest-failing first, at most `limit`. The rest wait
+ * for a later run (or the pass reaches their Organizations), so a flood of failures cannot stall the pass.
+ */
+export function repairFirst(failed: readonly FailedPolicy[], limit = REPAIR_FIRST_LIMIT): FailedPolicy[] {
+  return [...failed]
+    .sort(
+      (a, b) =>
+        (a.attemptedAt ?? '').localeCompare(b.attemptedAt ?? '') || (a.policyId ?? '').localeCompare(b.policyId ?? ''),
+    )
+    .slice(0, limit)
+}

@@ -91,7 +91,7 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
       const remainingMs = deadline - Date.now()
       const attemptTimeoutMs = Math.min(config.timeoutSeconds * 1000, remainingMs)
       try {
-        if (attemptTimeoutMs < 1000) throw new OutOfTime()
+        if (attemptTimeoutMs < MIN_ATTEMPT_MS) throw new OutOfTime()
         return await send(management, attemptTimeoutMs / 1000)
       } catch (error) {
         if (error instanceof OutOfTime) throw outOfTime(operation, organizationId, attempt - 1, started)
@@ -172,6 +172,15 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
 
 class OutOfTime extends Error {}
 
+/** No attempt starts with less time than this left before the deadline. */
+export const MIN_ATTEMPT_MS = 1_000
+
+/**
+ * The call failed only because the caller's deadline would pass first (a wait, or an attempt, would not fit):
+ * nothing is wrong with this Organization, and a later run with time left can make the same call.
+ */
+export class DeadlineError extends SyncError {}
+
 /** What went wrong, in the retry policy's terms. */
 export function classify(error: unknown): Failure {
   if (!(error instanceof ManagementError)) throw error
@@ -210,7 +219,7 @@ interface CallInfo {
 
 function outOfTime(operation: Operation, organizationId: string, attempts: number, started: number): SyncError {
   const doing = describeCall(operation, organizationId)
-  return new SyncError(
+  return new DeadlineError(
     'auth0-unavailable',
     `Ran out of time ${doing} (${attempts} attempts over ${seconds(Date.now() - started)}): raise SYNC_TIME_BUDGET_SECONDS and the function timeout together, or retry later`,
     { organizationId, retryable: true },
@@ -221,11 +230,12 @@ function outOfTime(operation: Operation, organizationId: string, attempts: numbe
 function explain(error: unknown, failure: Failure, decision: Decision & { retry: false }, call: CallInfo): SyncError {
   const { operation, organizationId } = call
   const doing = describeCall(operation, organizationId)
+  const Unavailable = decision.why === 'out-of-time' ? DeadlineError : SyncError
   const tries = `${call.attempt} attempt${call.attempt === 1 ? '' : 's'} over ${seconds(Date.now() - call.started)}`
   const options = { organizationId, cause: error }
   if (failure.kind !== 'status') {
     const what = failure.kind === 'timeout' ? 'timed out' : `could not be reached (${networkCode(error)})`
-    return new SyncError('auth0-unavailable', `Auth0 ${what} ${doing}, ${tries}`, { ...options, retryable: true })
+    return new Unavailable('auth0-unavailable', `Auth0 ${what} ${doing}, ${tries}`, { ...options, retryable: true })
   }
   const scope = operation === 'update' ? 'update:organizations' : 'read:organizations'
   switch (failure.status) {
@@ -260,7 +270,7 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
       : decision.why === 'out-of-time'
         ? '; no time left in this invocation for another attempt'
         : ''
-  return new SyncError('auth0-unavailable', `Auth0 answered ${failure.status}${limited} ${doing}, ${tries}${why}`, {
+  return new Unavailable('auth0-unavailable', `Auth0 answered ${failure.status}${limited} ${doing}, ${tries}${why}`, {
     ...options,
     retryable: true,
   })

@@ -26,7 +26,13 @@ import {
   START,
   type Summary,
 } from '../core/reconcile.ts'
-import type { ListedOrganization, OrganizationLister, OrganizationsGateway } from '../gateways/auth0.ts'
+import {
+  DeadlineError,
+  type ListedOrganization,
+  MIN_ATTEMPT_MS,
+  type OrganizationLister,
+  type OrganizationsGateway,
+} from '../gateways/auth0.ts'
 import type { PolicyReader } from '../gateways/sanity.ts'
 import { type OrganizationResult, reconcileOrganization } from '../sync.ts'
 
@@ -38,8 +44,13 @@ export interface ReconcileDeps {
 export interface ReconcileScope {
   /** Only these Organizations (read by ID, no listing). */
   readonly organizationIds?: readonly string[]
-  /** Only the Organizations these policies name now, or carry their keys. */
+  /** Only the Organizations these policies name now, or carry their keys (found by listing the tenant). */
   readonly policyIds?: readonly string[]
+  /**
+   * Read by ID, never list: the Organizations given and the ones the given policies name now. Cheaper than a
+   * listing, but an Organization that only carries a policy's old keys is not found.
+   */
+  readonly byId?: boolean
 }
 
 export interface ReconcileOptions {
@@ -56,8 +67,8 @@ export interface ReconcileOptions {
   readonly reserveMs?: number
   /** Stops the run after the write in flight (Ctrl-C); nothing is half-written. */
   readonly signal?: AbortSignal
-  /** Keeps the entries of these Organizations even when they are in sync. */
-  readonly track?: ReadonlySet<string>
+  /** Keeps the entries and the outcome (`tracked`) of these Organizations, or of all, even when in sync. */
+  readonly track?: ReadonlySet<string> | 'all'
   /** Keeps every entry, in sync included (narrow runs print them all). Default: only when a scope is given. */
   readonly keepInSync?: boolean
   readonly onProgress?: (progress: Progress) => void
@@ -154,7 +165,8 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
   const keepInSync = options.keepInSync ?? scope !== undefined
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY
   const maxWrites = options.maxWrites ?? Number.POSITIVE_INFINITY
-  const reserveMs = options.reserveMs ?? 0
+  // The gateway starts no attempt with less than MIN_ATTEMPT_MS left, so neither does the run.
+  const reserveMs = Math.max(options.reserveMs ?? 0, MIN_ATTEMPT_MS)
   const entries: (PlanEntry | AppliedEntry)[] = []
   const unapplied: PlanEntry[] = []
   const tracked = new Map<string, OrganizationResult>()
@@ -169,15 +181,17 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
   })
   const counts: Counts = emptyCounts()
   /** Counts every finished entry; keeps the ones worth reporting. */
+  const tracks = (organizationId: string | undefined) =>
+    organizationId !== undefined && (options.track === 'all' || options.track?.has(organizationId) === true)
   const finish = (entry: PlanEntry | AppliedEntry) => {
     counts[entry.status]++
-    if (entry.status !== 'in sync' || keepInSync || options.track?.has(entry.organizationId ?? '')) entries.push(entry)
+    if (entry.status !== 'in sync' || keepInSync || tracks(entry.organizationId)) entries.push(entry)
   }
   for (const entry of invalid) finish(entry)
   const claimantsOf = (organizationId: OrganizationId) => byOrganization.get(organizationId) ?? []
   const plan = (organizationId: OrganizationId, observed: Metadata): PlanEntry | undefined => {
     const result = planOrganization({ organizationId, claimants: claimantsOf(organizationId), observed })
-    if (options.track?.has(organizationId) && result.action === 'none') {
+    if (tracks(organizationId) && result.action === 'none') {
       tracked.set(organizationId, { organizationId, outcome: 'unchanged', plan: result, metadata: observed })
     }
     return describePlan(result, observed)
@@ -221,9 +235,9 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
         claimantsOf(job.organizationId),
         deps.organizations,
       )
-      if (options.track?.has(job.organizationId)) tracked.set(job.organizationId, result)
+      if (tracks(job.organizationId)) tracked.set(job.organizationId, result)
       if (result.outcome === 'failed') {
-        if (result.error.retryable && Date.now() + reserveMs > deadline) {
+        if (result.error instanceof DeadlineError) {
           // Ran into the deadline (e.g. a rate-limit wait longer than the time left): next run, not a failure.
           stopped ??= 'out-of-time'
           unapplied.push(job.entry)
@@ -264,8 +278,12 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
   let listedToEnd = false
   const seen = new Set<string>()
   try {
-    if (scope?.organizationIds?.length && !scope.policyIds?.length) {
-      for (const id of scope.organizationIds) {
+    if (scope && (scope.byId || !scope.policyIds?.length)) {
+      const policyIds = new Set(scope.policyIds ?? [])
+      const named = [...byOrganization].flatMap(([organizationId, claimants]) =>
+        claimants.some((claimant) => policyIds.has(String(claimant._id))) ? [organizationId] : [],
+      )
+      for (const id of new Set([...(scope.organizationIds ?? []), ...named])) {
         if (stopWriting() || options.signal?.aborted) break
         if (!isOrganizationId(id)) continue
         seen.add(id)
@@ -290,35 +308,42 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
       const related = scope ? relatedOrganizations(scope, byOrganization) : undefined
       const start = options.cursor ?? START
       let cursor = start
-      for await (const page of deps.organizations.pages(start.from)) {
-        progress.pages++
-        const todo = page.from === start.from ? remainingInPage(page.organizations, cursor) : page.organizations
-        let previous = page.from === start.from ? cursor.after : undefined
-        for (const listed of todo) {
-          const resumeAt = { from: page.from, after: previous }
-          previous = listed.id
-          if (!isOrganizationId(listed.id)) continue
-          if (related && !related(listed)) continue
-          seen.add(listed.id)
-          handle(listed.id, listed.metadata, resumeAt)
+      try {
+        for await (const page of deps.organizations.pages(start.from)) {
+          progress.pages++
+          const todo = page.from === start.from ? remainingInPage(page.organizations, cursor) : page.organizations
+          let previous = page.from === start.from ? cursor.after : undefined
+          for (const listed of todo) {
+            const resumeAt = { from: page.from, after: previous }
+            previous = listed.id
+            if (!isOrganizationId(listed.id)) continue
+            if (related && !related(listed)) continue
+            seen.add(listed.id)
+            handle(listed.id, listed.metadata, resumeAt)
+          }
+          cursor = { from: page.next, after: undefined }
+          report('organizations')
+          await backpressure(queue)
+          if (page.next === undefined) break
+          if (stopWriting() || options.signal?.aborted) {
+            listedUpTo = cursor
+            break
+          }
+          if (!canStartWrite({ now: Date.now(), deadline, writes: 0, maxWrites: 1, reserveMs })) {
+            stopped ??= 'out-of-time'
+            listedUpTo = cursor
+            break
+          }
         }
-        cursor = { from: page.next, after: undefined }
-        report('organizations')
-        await backpressure(queue)
-        if (page.next === undefined) break
-        if (stopWriting() || options.signal?.aborted) {
-          listedUpTo = cursor
-          break
-        }
-        if (!canStartWrite({ now: Date.now(), deadline, writes: 0, maxWrites: 1, reserveMs })) {
-          stopped ??= 'out-of-time'
-          listedUpTo = cursor
-          break
-        }
+      } catch (error) {
+        // Listing ran into the deadline (a rate-limit wait that would not fit): the next run lists from here.
+        if (!(error instanceof DeadlineError)) throw error
+        stopped ??= 'out-of-time'
+        listedUpTo = cursor
       }
       listedToEnd = listedUpTo === undefined
       // A full pass also finds policies granting Organizations Auth0 does not have: those grants cannot happen.
-      if (listedToEnd && start === START && !options.cursor?.from) {
+      if (listedToEnd && start.from === undefined && start.after === undefined) {
         for (const [organizationId, claimants] of byOrganization) {
           if (seen.has(organizationId) || (related && !scopeNames(scope, organizationId, claimants))) continue
           if (rankClaimants({ organizationId, claimants }).length === 0) continue

@@ -53,7 +53,11 @@ export const reconcileStatusTypes = [
       defineField({ name: 'organizations', title: 'Organizations looked at', type: 'number' }),
       defineField({ name: 'policies', title: 'Published policies', type: 'number' }),
       defineField({ name: 'durationSeconds', title: 'Duration (seconds)', type: 'number' }),
-      defineField({ name: 'passComplete', title: 'Reached the end of the tenant', type: 'boolean' }),
+      defineField({
+        name: 'passComplete',
+        title: 'Pass over the tenant complete (next run starts over)',
+        type: 'boolean',
+      }),
       defineField({
         name: 'cursor',
         title: 'Next run resumes at',

@@ -1,0 +1,49 @@
+import process from 'node:process'
+import { createClient } from '@sanity/client'
+import { scheduledEventHandler } from '@sanity/functions'
+import { readReconcileConfig } from '../../src/config.ts'
+import { connectAuth0 } from '../../src/gateways/auth0.ts'
+import { createRepairStore } from '../../src/gateways/repair-state.ts'
+import { createPolicyReader } from '../../src/gateways/sanity.ts'
+import { runScheduledRepair } from '../../src/sync/scheduled.ts'
+
+const SANITY_API_VERSION = '2025-05-01'
+/** Time left for the run's status write after the last Auth0 write may start. */
+const RESERVE_MS = 15_000
+
+/**
+ * The scheduled repair (opt-in, see sanity.blueprint.ts): reconciles Auth0 with what is published, within its time
+ * budget, resuming where the previous run stopped. A scheduled function's context carries only a token, so the
+ * project and dataset come from SANITY_PROJECT_ID / SANITY_DATASET.
+ */
+export const handler = scheduledEventHandler(async ({ context }) => {
+  const started = Date.now()
+  const hint = 'Deployed, run `npx sanity functions env add reconcile-access <NAME> <value>`.'
+  const { sanity, auth0, repair } = readReconcileConfig(process.env, { tokenFromRuntime: true, hint })
+  const apiHost = sanity.apiHost ?? context.clientOptions?.apiHost
+  const client = createClient({
+    apiVersion: SANITY_API_VERSION,
+    useCdn: false,
+    projectId: sanity.projectId,
+    dataset: sanity.dataset,
+    token: context.clientOptions?.token || sanity.token,
+    ...(apiHost ? { apiHost } : {}),
+    ...(sanity.apiHost ? { useProjectHostname: false } : {}),
+  })
+  const deadline = started + repair.budgetSeconds * 1000
+  const { results, repairedPolicies } = await runScheduledRepair(
+    {
+      policies: createPolicyReader(client),
+      organizations: connectAuth0(auth0).forInvocation(deadline),
+      store: createRepairStore(client),
+    },
+    { deadline, reserveMs: RESERVE_MS, ...(repair.maxWrites ? { maxWrites: repair.maxWrites } : {}) },
+  )
+  for (const result of results) {
+    const { counts, writes } = result.summary
+    console.log(
+      `reconcile: ${writes} written, ${counts.failed} failed, ${counts.invalid} invalid, ${result.unapplied.length} left for the next run${result.stopped ? ` (stopped: ${result.stopped})` : ''}`,
+    )
+  }
+  if (repairedPolicies.length > 0) console.log(`reconcile: sync status repaired for ${repairedPolicies.join(', ')}`)
+})
