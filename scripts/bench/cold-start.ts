@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
@@ -128,7 +128,7 @@ export const coldStart: Bench = {
             met: invocationRatio <= START_RATIO_TARGET,
           },
         ],
-        method: `Node ${process.version}; ${runs} interleaved rounds after ${WARM_UP_RUNS} warm-up, median wall time of each child process (spawn to exit), emulators in the bench process.`,
+        method: `Node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} at the end; ${runs} interleaved rounds after ${WARM_UP_RUNS} warm-up, median wall time of each child process (spawn to exit), emulators in the bench process.`,
       }
     } finally {
       await Promise.all([auth0.close(), lake.close()])
