@@ -122,6 +122,24 @@ export type AccessPolicySyncOrganization = {
   }>;
 };
 
+export type Plan = {
+  _id: string;
+  _type: "plan";
+  _createdAt: string;
+  _updatedAt: string;
+  _rev: string;
+  title?: string;
+  key?: Slug;
+  entitlements?: Array<string>;
+  description?: string;
+};
+
+export type Slug = {
+  _type: "slug";
+  current?: string;
+  source?: string;
+};
+
 export type RoleReference = {
   _ref: string;
   _type: "reference";
@@ -138,7 +156,7 @@ export type AccessPolicy = {
   title?: string;
   auth0OrganizationId?: string;
   status?: "active" | "paused" | "archived";
-  plan?: "free" | "team" | "pro" | "enterprise";
+  plan?: string;
   role?: RoleReference;
   allowedContentTags?: Array<string>;
   internalNotes?: string;
@@ -152,12 +170,6 @@ export type Role = {
   _rev: string;
   title?: string;
   slug?: Slug;
-};
-
-export type Slug = {
-  _type: "slug";
-  current?: string;
-  source?: string;
 };
 
 export type SanityImagePaletteSwatch = {
@@ -273,7 +285,7 @@ export type Geopoint = {
   alt?: number;
 };
 
-export type AllSanitySchemaTypes = AccessPolicyReconcileStatus | AccessPolicyReconcileRun | AccessPolicyReconcileFailure | AccessPolicyReference | AccessPolicySyncStatus | AccessPolicySyncAttempt | AccessPolicySyncOrganization | RoleReference | AccessPolicy | Role | Slug | SanityImagePaletteSwatch | SanityImagePalette | SanityImageDimensions | SanityImageMetadata | SanityImageHotspot | SanityImageCrop | SanityFileAsset | SanityAssetSourceData | SanityImageAsset | Geopoint;
+export type AllSanitySchemaTypes = AccessPolicyReconcileStatus | AccessPolicyReconcileRun | AccessPolicyReconcileFailure | AccessPolicyReference | AccessPolicySyncStatus | AccessPolicySyncAttempt | AccessPolicySyncOrganization | Plan | Slug | RoleReference | AccessPolicy | Role | SanityImagePaletteSwatch | SanityImagePalette | SanityImageDimensions | SanityImageMetadata | SanityImageHotspot | SanityImageCrop | SanityFileAsset | SanityAssetSourceData | SanityImageAsset | Geopoint;
 
 // Source: ../src/gateways/repair-state.ts
 // Variable: REPAIR_STATE_QUERY
@@ -302,7 +314,7 @@ export type REPAIR_STATE_QUERY_RESULT = {
 
 // Source: ../src/gateways/sanity.ts
 // Variable: POLICY_STATE_QUERY
-// Query: {  "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }}
+// Query: {  "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements },  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements }}
 export type POLICY_STATE_QUERY_RESULT = {
   subject: {
     _id: string;
@@ -310,11 +322,12 @@ export type POLICY_STATE_QUERY_RESULT = {
     _createdAt: string;
     _updatedAt: string;
     auth0OrganizationId: string | null;
-    plan: "enterprise" | "free" | "pro" | "team" | null;
+    plan: string | null;
     allowedContentTags: Array<string> | null;
     status: "active" | "archived" | "paused" | null;
     role: string | null;
     roleRef: string | null;
+    entitlements: Array<string> | null;
   } | null;
   claimants: Array<{
     _id: string;
@@ -322,44 +335,47 @@ export type POLICY_STATE_QUERY_RESULT = {
     _createdAt: string;
     _updatedAt: string;
     auth0OrganizationId: string | null;
-    plan: "enterprise" | "free" | "pro" | "team" | null;
+    plan: string | null;
     allowedContentTags: Array<string> | null;
     status: "active" | "archived" | "paused" | null;
     role: string | null;
     roleRef: string | null;
+    entitlements: Array<string> | null;
   }>;
 };
 
 // Source: ../src/gateways/sanity.ts
 // Variable: POLICY_PAGE_QUERY
-// Query: *[_type == "accessPolicy" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }
+// Query: *[_type == "accessPolicy" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements }
 export type POLICY_PAGE_QUERY_RESULT = Array<{
   _id: string;
   _rev: string;
   _createdAt: string;
   _updatedAt: string;
   auth0OrganizationId: string | null;
-  plan: "enterprise" | "free" | "pro" | "team" | null;
+  plan: string | null;
   allowedContentTags: Array<string> | null;
   status: "active" | "archived" | "paused" | null;
   role: string | null;
   roleRef: string | null;
+  entitlements: Array<string> | null;
 }>;
 
 // Source: ../src/gateways/sanity.ts
 // Variable: POLICIES_IN_SCOPE_QUERY
-// Query: *[_type == "accessPolicy" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }
+// Query: *[_type == "accessPolicy" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements }
 export type POLICIES_IN_SCOPE_QUERY_RESULT = Array<{
   _id: string;
   _rev: string;
   _createdAt: string;
   _updatedAt: string;
   auth0OrganizationId: string | null;
-  plan: "enterprise" | "free" | "pro" | "team" | null;
+  plan: string | null;
   allowedContentTags: Array<string> | null;
   status: "active" | "archived" | "paused" | null;
   role: string | null;
   roleRef: string | null;
+  entitlements: Array<string> | null;
 }>;
 
 // Source: queries.ts
@@ -370,14 +386,23 @@ export type CONFLICTING_POLICIES_QUERY_RESULT = Array<{
   title: string | null;
 }>;
 
+// Source: queries.ts
+// Variable: PUBLISHED_PLANS_QUERY
+// Query: *[  _type == "plan" && defined(key.current) && !(_id in path("drafts.**")) && !(_id in path("versions.**"))] | order(key.current asc) { "key": key.current, title }
+export type PUBLISHED_PLANS_QUERY_RESULT = Array<{
+  key: string | null;
+  title: string | null;
+}>;
+
 // Query TypeMap
 declare global {
   interface SanityQueries {
     "{\n  \"status\": *[_id == $statusId][0]{ cursor, runAt, \"failed\": failed[]{ organizationId } },\n  \"failed\": *[_type == \"accessPolicySyncStatus\" && outcome == \"failed\"] | order(attemptedAt asc) [0...$limit]{\n    policyId, attemptedAt, \"organizationIds\": organizations[].organizationId\n  }\n}": | REPAIR_STATE_QUERY_RESULT;
-    "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }\n}": | POLICY_STATE_QUERY_RESULT;
-    "*[_type == \"accessPolicy\" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICY_PAGE_QUERY_RESULT;
-    "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICIES_IN_SCOPE_QUERY_RESULT;
+    "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements }\n}": | POLICY_STATE_QUERY_RESULT;
+    "*[_type == \"accessPolicy\" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements }": | POLICY_PAGE_QUERY_RESULT;
+    "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements }": | POLICIES_IN_SCOPE_QUERY_RESULT;
     "*[\n  _type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId == $organizationId\n  && _id != $publishedId && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(_createdAt asc, _id asc) { _id, title }": | CONFLICTING_POLICIES_QUERY_RESULT;
+    "*[\n  _type == \"plan\" && defined(key.current) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(key.current asc) { \"key\": key.current, title }": | PUBLISHED_PLANS_QUERY_RESULT;
   }
 }
 // Lets @sanity/client releases that predate the global registry read it too

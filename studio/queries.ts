@@ -9,3 +9,8 @@ export const CONFLICTING_POLICIES_QUERY = defineQuery(`*[
   _type == "accessPolicy" && status == "active" && auth0OrganizationId == $organizationId
   && _id != $publishedId && !(_id in path("drafts.**")) && !(_id in path("versions.**"))
 ] | order(_createdAt asc, _id asc) { _id, title }`)
+
+/** The published plans an editor can pick for a policy, by key. Drafts of plans grant nothing. */
+export const PUBLISHED_PLANS_QUERY = defineQuery(`*[
+  _type == "plan" && defined(key.current) && !(_id in path("drafts.**")) && !(_id in path("versions.**"))
+] | order(key.current asc) { "key": key.current, title }`)

@@ -1,6 +1,6 @@
 import type { DefaultDocumentNodeResolver, StructureResolver } from 'sanity/structure'
 import { POLICY_STATUSES } from '../src/core/authoring.ts'
-import { PLANS } from '../src/core/plans.ts'
+import { DEFAULT_PLAN, PLAN_TYPE } from '../src/core/plans.ts'
 import { RECONCILE_STATUS_ID, RECONCILE_STATUS_TYPE } from '../src/reconcile-status.ts'
 import { STATUS_TYPE } from '../src/status.ts'
 import { SyncStatusPane } from './sync-status/SyncStatusPane.tsx'
@@ -9,7 +9,7 @@ const POLICY = 'accessPolicy'
 const STRUCTURE_API_VERSION = '2025-05-01'
 const knownStatuses = JSON.stringify(POLICY_STATUSES.map((status) => status.value))
 
-/** Policies by status (active first), then by plan; roles; the function's sync statuses, read-only. */
+/** Policies by status (active first), then by plan; plans; roles; the function's sync statuses, read-only. */
 export const structure: StructureResolver = (S) =>
   S.list()
     .title('Access')
@@ -51,27 +51,25 @@ export const structure: StructureResolver = (S) =>
                 .id('by-plan')
                 .title('By plan')
                 .child(
-                  S.list()
+                  // The plans are documents: one entry per plan, its policies (no plan means the default plan).
+                  S.documentTypeList(PLAN_TYPE)
                     .title('By plan')
-                    .items(
-                      PLANS.map((plan) =>
-                        S.listItem()
-                          .id(`plan-${plan.key}`)
-                          .title(plan.title)
-                          .child(
-                            S.documentList()
-                              .title(`${plan.title} policies`)
-                              .schemaType(POLICY)
-                              .apiVersion(STRUCTURE_API_VERSION)
-                              .filter('_type == $type && plan == $plan')
-                              .params({ type: POLICY, plan: plan.key }),
-                          ),
-                      ),
+                    .apiVersion(STRUCTURE_API_VERSION)
+                    .child((planId) =>
+                      S.documentList()
+                        .title('Policies on this plan')
+                        .schemaType(POLICY)
+                        .apiVersion(STRUCTURE_API_VERSION)
+                        .filter(
+                          '_type == $type && coalesce(plan, $defaultPlan) == *[_type == $planType && _id == $planId][0].key.current',
+                        )
+                        .params({ type: POLICY, planType: PLAN_TYPE, planId, defaultPlan: DEFAULT_PLAN }),
                     ),
                 ),
               S.documentTypeListItem(POLICY).title('All policies'),
             ]),
         ),
+      S.documentTypeListItem(PLAN_TYPE).title('Plans'),
       S.documentTypeListItem('role').title('Roles'),
       S.divider(),
       S.documentTypeListItem(STATUS_TYPE).title('Auth0 sync status (read-only)'),

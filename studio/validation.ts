@@ -13,8 +13,9 @@ import {
   roleSlugIssues,
   studioIssues,
 } from '../src/core/authoring.ts'
+import { entitlementsIssues, type PlanOption, planKeyIssues } from '../src/core/plans.ts'
 import { ACTIVE_STATUS } from '../src/core/policy.ts'
-import { CONFLICTING_POLICIES_QUERY } from './queries.ts'
+import { CONFLICTING_POLICIES_QUERY, PUBLISHED_PLANS_QUERY } from './queries.ts'
 
 export const VALIDATION_API_VERSION = '2025-05-01'
 
@@ -28,6 +29,22 @@ const formOf = (context: ValidationContext): PolicyForm => (context.document ?? 
 /** The issues the function and the Studio's stricter rules find in the whole form, for one field. */
 export function fieldRule(field: PolicyField): CustomValidator<unknown> {
   return (_value, context) => toResult(issuesForField(studioIssues(formOf(context)), field))
+}
+
+/** The published plans, from their documents: what a policy's plan may be. */
+export async function publishedPlans(context: ValidationContext): Promise<PlanOption[]> {
+  return context
+    .getClient({ apiVersion: VALIDATION_API_VERSION })
+    .fetch(PUBLISHED_PLANS_QUERY, {}, { perspective: 'published', tag: 'access-policy-plans' })
+    .then((plans) => plans.flatMap((plan) => (plan.key ? [{ key: plan.key, title: plan.title }] : [])))
+}
+
+/** The plan's own rules, then whether a published plan has that key (a key with no plan grants no entitlements). */
+export const planRule: CustomValidator<unknown> = async (_value, context) => {
+  const form = formOf(context)
+  const issues = issuesForField(studioIssues(form), 'plan')
+  if (issues.length > 0) return toResult(issues)
+  return toResult(issuesForField(studioIssues(form, await publishedPlans(context)), 'plan'))
 }
 
 /**
@@ -47,6 +64,22 @@ export const organizationRule: CustomValidator<unknown> = async (value, context)
     )
   const conflict = conflictIssue(value, others)
   return conflict ? conflict.message : true
+}
+
+export const planKeyRule: CustomValidator<{ current?: unknown } | undefined> = (value) => {
+  if (value?.current === undefined) return true
+  return toResult(planKeyIssues(value.current).map(({ message }) => ({ message })))
+}
+
+/** The function's rules for the entitlements (as Auth0 gets them) plus short keys and no duplicates. */
+export const entitlementsRule: CustomValidator<unknown> = (value) => {
+  const issues = entitlementsIssues(value ?? [])
+  return toResult(
+    issues.map(({ field, message }) => {
+      const index = /^entitlements\[(\d+)\]$/.exec(field)?.[1]
+      return index === undefined ? { message } : { message, index: Number(index) }
+    }),
+  )
 }
 
 export const roleSlugRule: CustomValidator<{ current?: unknown } | undefined> = (value) => {

@@ -44,12 +44,13 @@
     "plan",
     "role",
     "contentTags",
+    "entitlements",
     "sanityPolicyId",
     "sanityPolicyRev",
     "sanityPolicyUpdatedAt"
   ];
   var owned = new Set(OWNED_KEYS);
-  function decodeContentTags(value) {
+  function decodeKeyList(value) {
     if (value === void 0) return void 0;
     try {
       const parsed = JSON.parse(value);
@@ -57,6 +58,10 @@
     } catch {
       return void 0;
     }
+  }
+  var decodeContentTags = decodeKeyList;
+  function decodeEntitlements(value) {
+    return value === void 0 ? [] : decodeKeyList(value);
   }
   function readStamp(metadata) {
     const policyId = metadata.sanityPolicyId;
@@ -121,7 +126,7 @@
     if (!readStamp(map)) return none("no-marker", "no sanityPolicyId in the metadata: this project granted nothing");
     const access = decodeAccess(map);
     if (!access) return none("malformed", "plan, role or contentTags is missing, empty or not a JSON array of strings");
-    const entitlements = map.entitlements === void 0 ? [] : decodeContentTags(map.entitlements);
+    const entitlements = decodeEntitlements(map.entitlements);
     if (!entitlements) return none("malformed", "entitlements is not a JSON array of strings");
     const ns = namespace ?? DEFAULT_CLAIM_NAMESPACE;
     return {

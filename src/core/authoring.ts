@@ -1,12 +1,12 @@
 /**
  * What the Studio lets an editor publish. Every rule the function applies comes from `parsePolicy` itself, run on
  * the form; nothing here repeats a pattern or a limit. The rules added on top are stricter than the function on
- * purpose, because an editor can still fix things before publishing: a plan apps know, an explicit role and status,
- * no duplicate tags, and one active policy per organization. Pure: the Studio wires these into Sanity's `Rule`.
+ * purpose, because an editor can still fix things before publishing: an explicit role and status,
+ * a plan that has a published plan document, no duplicate tags, and one active policy per organization. Pure: the Studio wires these into Sanity's `Rule`.
  */
 import { MAX_METADATA_VALUE_LENGTH, preview } from './auth0-rules.ts'
 import { encodeContentTags } from './metadata.ts'
-import { isPlanKey, PLAN_KEYS } from './plans.ts'
+import { type PlanOption, planProblem } from './plans.ts'
 import { ACTIVE_STATUS, type Issue, type PolicySource, parsePolicy } from './policy.ts'
 
 export const POLICY_STATUSES = [
@@ -82,13 +82,14 @@ export function functionIssues(form: PolicyForm): Issue[] {
 /**
  * The function's issues plus the Studio's stricter rules. Plan, role and status get the Studio's message only where
  * the function raised nothing for the field, so one mistake yields one message; duplicate tags are always named.
+ * The plan is checked against `plans`, the published plan documents, when given (the Studio reads them).
  */
-export function studioIssues(form: PolicyForm): Issue[] {
+export function studioIssues(form: PolicyForm, plans?: readonly PlanOption[]): Issue[] {
   const issues = functionIssues(form)
   const flagged = (field: PolicyField) => issues.some((issue) => issueField(issue) === field)
   const extra: Issue[] = []
-  if (!flagged('plan')) {
-    const problem = planProblem(form.plan)
+  if (!flagged('plan') && plans !== undefined) {
+    const problem = planProblem(form.plan, plans)
     if (problem) extra.push({ field: 'plan', message: problem })
   }
   if (!flagged('role') && referenceId(form.role) === undefined) {
@@ -99,13 +100,6 @@ export function studioIssues(form: PolicyForm): Issue[] {
     extra.push({ field: 'status', message: `pick one of ${known}; only "${ACTIVE_STATUS}" grants access` })
   }
   return [...issues, ...extra, ...duplicateTagIssues(form.allowedContentTags)]
-}
-
-export function planProblem(plan: unknown): string | undefined {
-  if (isPlanKey(plan)) return undefined
-  const known = PLAN_KEYS.join(', ')
-  if (plan === undefined || plan === null) return `pick a plan: one of ${known}`
-  return `${typeof plan === 'string' ? `"${preview(plan)}"` : 'this'} is not a plan apps know: pick one of ${known}`
 }
 
 export function duplicateTagIssues(tags: unknown): Issue[] {

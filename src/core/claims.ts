@@ -13,7 +13,7 @@
  * Fails closed: anything but well-formed metadata carrying our marker gives no access claims at all.
  */
 import { MAX_METADATA_KEYS, MAX_METADATA_VALUE_LENGTH, type Metadata, metadataProblems } from './auth0-rules.ts'
-import { decodeAccess, decodeContentTags, type AccessClaims as MetadataAccess, readStamp } from './metadata.ts'
+import { decodeAccess, decodeEntitlements, type AccessClaims as MetadataAccess, readStamp } from './metadata.ts'
 
 /** Used when the Action secret `CLAIM_NAMESPACE` is not set. */
 export const DEFAULT_CLAIM_NAMESPACE = 'https://sanity-access-sync.example/'
@@ -115,7 +115,7 @@ export function decideClaims(
   if (!readStamp(map)) return none('no-marker', 'no sanityPolicyId in the metadata: this project granted nothing')
   const access = decodeAccess(map)
   if (!access) return none('malformed', 'plan, role or contentTags is missing, empty or not a JSON array of strings')
-  const entitlements = map.entitlements === undefined ? [] : decodeContentTags(map.entitlements)
+  const entitlements = decodeEntitlements(map.entitlements)
   if (!entitlements) return none('malformed', 'entitlements is not a JSON array of strings')
   const ns = namespace ?? DEFAULT_CLAIM_NAMESPACE
   return {

@@ -7,6 +7,7 @@
  * | `plan`                  | plan key, default `"free"`                                   |
  * | `role`                  | role slug, default `"member"`                                |
  * | `contentTags`           | JSON array string of the distinct tags, sorted               |
+ * | `entitlements`          | the plan's entitlement keys, same codec as `contentTags`     |
  * | `sanityPolicyId`        | `_id` of the accessPolicy that wrote the keys (ownership)    |
  * | `sanityPolicyRev`       | `_rev` of the revision that last changed the access keys     |
  * | `sanityPolicyUpdatedAt` | `_updatedAt` of that revision (orders writes, never go back) |
@@ -24,6 +25,7 @@ export const OWNED_KEYS = [
   'plan',
   'role',
   'contentTags',
+  'entitlements',
   'sanityPolicyId',
   'sanityPolicyRev',
   'sanityPolicyUpdatedAt',
@@ -32,7 +34,7 @@ export type OwnedKey = (typeof OWNED_KEYS)[number]
 export type OwnedMetadata = Readonly<Record<OwnedKey, string>>
 
 /** The keys apps read. The others are bookkeeping: which policy revision last changed these. */
-export const ACCESS_KEYS = ['plan', 'role', 'contentTags'] as const satisfies readonly OwnedKey[]
+export const ACCESS_KEYS = ['plan', 'role', 'contentTags', 'entitlements'] as const satisfies readonly OwnedKey[]
 
 const owned: ReadonlySet<string> = new Set(OWNED_KEYS)
 export const isOwnedKey = (key: string): key is OwnedKey => owned.has(key)
@@ -45,6 +47,8 @@ export interface Grant {
   readonly plan: string
   readonly role: string
   readonly contentTags: readonly string[]
+  /** The entitlement keys of the policy's plan document; empty when no plan document has the policy's key. */
+  readonly entitlements: readonly string[]
 }
 
 /** Distinct tags in a stable order (UTF-16 code unit order, the same in every runtime and locale). */
@@ -52,11 +56,12 @@ export function normalizeTags(tags: readonly string[]): string[] {
   return [...new Set(tags)].sort()
 }
 
-export function encodeContentTags(tags: readonly string[]): string {
-  return JSON.stringify(normalizeTags(tags))
+/** The one list codec, for `contentTags` and `entitlements`: a JSON array string of the distinct values, sorted. */
+export function encodeKeyList(values: readonly string[]): string {
+  return JSON.stringify(normalizeTags(values))
 }
 
-export function decodeContentTags(value: string | undefined): string[] | undefined {
+export function decodeKeyList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined
   try {
     const parsed: unknown = JSON.parse(value)
@@ -66,11 +71,24 @@ export function decodeContentTags(value: string | undefined): string[] | undefin
   }
 }
 
+export const encodeContentTags = encodeKeyList
+export const decodeContentTags = decodeKeyList
+export const encodeEntitlements = encodeKeyList
+
+/**
+ * `entitlements` read back: `[]` when the key is absent (metadata written before plans had entitlements, which
+ * grants none), undefined when it is there but not a JSON array of strings.
+ */
+export function decodeEntitlements(value: string | undefined): string[] | undefined {
+  return value === undefined ? [] : decodeKeyList(value)
+}
+
 export function encodeGrant(grant: Grant): OwnedMetadata {
   return {
     plan: grant.plan,
     role: grant.role,
     contentTags: encodeContentTags(grant.contentTags),
+    entitlements: encodeEntitlements(grant.entitlements),
     sanityPolicyId: grant.policyId,
     sanityPolicyRev: grant.rev,
     sanityPolicyUpdatedAt: grant.updatedAt,

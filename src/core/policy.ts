@@ -10,7 +10,7 @@ import {
   organizationIdProblem,
   preview,
 } from './auth0-rules.ts'
-import { DEFAULT_PLAN, DEFAULT_ROLE, encodeContentTags, type Grant } from './metadata.ts'
+import { DEFAULT_PLAN, DEFAULT_ROLE, encodeKeyList, type Grant } from './metadata.ts'
 
 /** The fields the function reads from a policy; the GROQ projections select exactly these. */
 export interface PolicySource {
@@ -26,6 +26,11 @@ export interface PolicySource {
   /** `role._ref`: tells a dangling reference (an error) from no role at all (the default role). */
   roleRef?: unknown
   status?: unknown
+  /**
+   * The entitlements of the plan document whose `key.current` equals the policy's plan (resolved by the query):
+   * null when no published plan has that key, which grants no entitlements.
+   */
+  entitlements?: unknown
 }
 
 export interface Issue {
@@ -81,8 +86,9 @@ export function parsePolicy(source: unknown): Parsed<Policy> {
     const updatedAt = requiredText(source, '_updatedAt', issues)
     const plan = optionalKey(source.plan, 'plan', DEFAULT_PLAN, issues)
     const role = roleSlug(source, issues)
-    const contentTags = tags(source.allowedContentTags, issues)
-    if (issues.length === 0) grant = { policyId: id, rev, updatedAt, plan, role, contentTags }
+    const contentTags = textList(source.allowedContentTags, LISTS.allowedContentTags, issues)
+    const entitlements = textList(source.entitlements, LISTS.entitlements, issues)
+    if (issues.length === 0) grant = { policyId: id, rev, updatedAt, plan, role, contentTags, entitlements }
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, value: { id, createdAt, organizationId, grant } }
 }
@@ -114,28 +120,39 @@ function optionalKey(value: unknown, field: string, fallback: string, issues: Is
   return value as string
 }
 
-function tags(value: unknown, issues: Issue[]): string[] {
+/** The two lists Auth0 gets as one JSON text each: the policy's tags and its plan's entitlements. */
+const LISTS = {
+  allowedContentTags: { field: 'allowedContentTags', what: 'tags', fix: 'remove or shorten tags' },
+  entitlements: {
+    field: 'entitlements',
+    what: 'entitlements',
+    fix: "remove or shorten entitlements on the policy's plan document",
+  },
+} as const
+
+function textList(value: unknown, list: (typeof LISTS)[keyof typeof LISTS], issues: Issue[]): string[] {
+  const { field, what } = list
   if (value === undefined || value === null) return []
   if (!Array.isArray(value)) {
-    issues.push({ field: 'allowedContentTags', message: `must be a list of tags, got ${describe(value)}` })
+    issues.push({ field, message: `must be a list of ${what}, got ${describe(value)}` })
     return []
   }
   const result: string[] = []
   let bad = 0
-  value.forEach((tag: unknown, index) => {
-    const problem = textProblem(tag)
-    if (!problem) result.push(tag as string)
-    else if (++bad <= MAX_TAG_ISSUES) issues.push({ field: `allowedContentTags[${index}]`, message: problem })
+  value.forEach((item: unknown, index) => {
+    const problem = textProblem(item)
+    if (!problem) result.push(item as string)
+    else if (++bad <= MAX_TAG_ISSUES) issues.push({ field: `${field}[${index}]`, message: problem })
   })
   if (bad > MAX_TAG_ISSUES) {
-    issues.push({ field: 'allowedContentTags', message: `${bad - MAX_TAG_ISSUES} more tags are invalid too` })
+    issues.push({ field, message: `${bad - MAX_TAG_ISSUES} more ${what} are invalid too` })
   }
   if (result.length === value.length) {
-    const encoded = encodeContentTags(result).length
+    const encoded = encodeKeyList(result).length
     if (encoded > MAX_METADATA_VALUE_LENGTH) {
       issues.push({
-        field: 'allowedContentTags',
-        message: `the tags encode to ${encoded} characters; Auth0 allows ${MAX_METADATA_VALUE_LENGTH} per value: remove or shorten tags`,
+        field,
+        message: `the ${what} encode to ${encoded} characters; Auth0 allows ${MAX_METADATA_VALUE_LENGTH} per value: ${list.fix}`,
       })
     }
   }

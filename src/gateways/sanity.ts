@@ -14,8 +14,11 @@ import { SyncError } from '../core/errors.ts'
 import type { PolicySource } from '../core/policy.ts'
 import { lakeFailure } from './lake-failure.ts'
 
-/** Exactly the fields the core reads (see PolicySource); editorial fields never leave the Content Lake. */
-export const POLICY_FIELDS = `_id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref`
+/**
+ * Exactly the fields the core reads (see PolicySource); editorial fields never leave the Content Lake. The plan's
+ * entitlements come from the published plan document whose key is the policy's plan (the default plan when none).
+ */
+export const POLICY_FIELDS = `_id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements`
 
 export const POLICY_STATE_QUERY = defineQuery(`{
   "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ ${POLICY_FIELDS} },

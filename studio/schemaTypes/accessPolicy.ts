@@ -1,10 +1,10 @@
 import { defineArrayMember, defineField, defineType } from 'sanity'
 import { POLICY_STATUSES } from '../../src/core/authoring.ts'
 import { DEFAULT_PLAN } from '../../src/core/metadata.ts'
-import { PLANS } from '../../src/core/plans.ts'
 import { ACTIVE_STATUS } from '../../src/core/policy.ts'
 import { ContentTagsInput } from '../components/ContentTagsInput.tsx'
-import { fieldRule, organizationRule } from '../validation.ts'
+import { PlanInput } from '../components/PlanInput.tsx'
+import { fieldRule, organizationRule, planRule } from '../validation.ts'
 
 /** The contract of the top-level README ("Data model"): field names are what the function reads. */
 export const accessPolicy = defineType({
@@ -39,9 +39,10 @@ export const accessPolicy = defineType({
       name: 'plan',
       title: 'Plan',
       type: 'string',
+      description: 'The key of a published plan document; Auth0 gets the key and the plan’s entitlements.',
       initialValue: DEFAULT_PLAN,
-      options: { list: PLANS.map(({ key, title }) => ({ value: key, title })) },
-      validation: (rule) => rule.custom(fieldRule('plan')),
+      components: { input: PlanInput },
+      validation: (rule) => rule.custom(planRule),
     }),
     defineField({
       name: 'role',

@@ -1,6 +1,7 @@
 import { accessPolicy } from './accessPolicy.ts'
+import { plan } from './plan.ts'
 import { reconcileStatusTypes } from './reconcileStatus.ts'
 import { role } from './role.ts'
 import { syncStatusTypes } from './syncStatus.ts'
 
-export const schemaTypes = [accessPolicy, role, ...syncStatusTypes, ...reconcileStatusTypes]
+export const schemaTypes = [accessPolicy, plan, role, ...syncStatusTypes, ...reconcileStatusTypes]

@@ -4,7 +4,9 @@ import { metadataProblems } from '../../src/core/auth0-rules.ts'
 import {
   decodeAccess,
   decodeContentTags,
+  decodeEntitlements,
   encodeContentTags,
+  encodeEntitlements,
   encodeGrant,
   type Grant,
   OWNED_KEYS,
@@ -18,6 +20,7 @@ const grant: Grant = {
   plan: 'pro',
   role: 'editor',
   contentTags: ['reports', 'docs', 'docs'],
+  entitlements: ['sso', 'audit-log', 'sso'],
 }
 
 describe('metadata codec', () => {
@@ -26,6 +29,7 @@ describe('metadata codec', () => {
       plan: 'pro',
       role: 'editor',
       contentTags: '["docs","reports"]',
+      entitlements: '["audit-log","sso"]',
       sanityPolicyId: 'policy-acme',
       sanityPolicyRev: 'r1',
       sanityPolicyUpdatedAt: '2026-02-01T10:00:00Z',
@@ -47,6 +51,14 @@ describe('metadata codec', () => {
     expect(decodeContentTags('[1,2]')).toBeUndefined()
     expect(decodeContentTags('{"a":1}')).toBeUndefined()
     expect(decodeContentTags(undefined)).toBeUndefined()
+  })
+
+  it('encodes entitlements with the contentTags codec; absent reads as none, malformed as undefined', () => {
+    expect(encodeEntitlements(['sso', 'audit-log', 'sso'])).toBe(encodeContentTags(['sso', 'audit-log', 'sso']))
+    expect(decodeEntitlements(encodeEntitlements(['sso', 'audit-log']))).toEqual(['audit-log', 'sso'])
+    expect(decodeEntitlements(undefined)).toEqual([])
+    expect(decodeEntitlements('"sso"')).toBeUndefined()
+    expect(decodeEntitlements('[1]')).toBeUndefined()
   })
 
   it('splits owned keys from everyone else’s', () => {

@@ -13,6 +13,7 @@ const acmeMetadata = {
   plan: 'pro',
   role: 'editor',
   contentTags: '["docs","reports"]',
+  entitlements: '[]',
   sanityPolicyId: 'policy-acme',
   sanityPolicyRev: 'r1',
   sanityPolicyUpdatedAt: '2026-02-01T10:00:00Z',
@@ -35,6 +36,24 @@ describe('planOrganization', () => {
   it('does not rewrite for a revision that changes no access key (a title edit)', () => {
     const retitled = policySource({ _rev: 'r2', _updatedAt: '2026-02-02T10:00:00Z' })
     expect(plan([retitled], { ...foreign, ...acmeMetadata })).toMatchObject({ action: 'none', reason: 'in-sync' })
+  })
+
+  it('a plan entitlements edit (same policy revision) is a write of the new entitlements only', () => {
+    const onEditedPlan = policySource({ entitlements: ['sso', 'audit-log'] })
+    const result = plan([onEditedPlan], { ...foreign, ...acmeMetadata })
+    expect(result).toMatchObject({
+      action: 'write',
+      change: 'grant',
+      metadata: { ...foreign, ...acmeMetadata, entitlements: '["audit-log","sso"]' },
+    })
+  })
+
+  it('metadata written before entitlements existed gets them added', () => {
+    const { entitlements: _absent, ...before } = acmeMetadata
+    expect(plan([acme], { ...foreign, ...before })).toMatchObject({
+      action: 'write',
+      metadata: { ...foreign, ...acmeMetadata },
+    })
   })
 
   it('revokes: removes every owned key, keeps the rest', () => {
@@ -78,7 +97,10 @@ describe('planOrganization', () => {
   })
 
   it('rejects when the organization already holds too many keys for ours to fit', () => {
-    const crowded = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v']))
+    // 7 owned keys leave room for 18 foreign ones: 19 is one too many.
+    const fits = Object.fromEntries(Array.from({ length: 18 }, (_, i) => [`k${i}`, 'v']))
+    expect(plan([acme], fits)).toMatchObject({ action: 'write', change: 'grant' })
+    const crowded = { ...fits, k18: 'v' }
     const result = plan([acme], crowded)
     expect(result).toMatchObject({ action: 'reject', reason: 'metadata-limits' })
     expect(result.action === 'reject' && result.issues[0]?.message).toMatch(/26 metadata keys/)

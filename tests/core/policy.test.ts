@@ -27,9 +27,34 @@ describe('parsePolicy', () => {
           plan: 'pro',
           role: 'editor',
           contentTags: ['docs', 'reports'],
+          entitlements: [],
         },
       },
     })
+  })
+
+  it('carries the plan’s entitlements; a plan key with no plan document (null) grants none', () => {
+    const onPlan = parsePolicy({ ...activePolicy, entitlements: ['sso', 'audit-log'] })
+    expect(onPlan.ok && onPlan.value.grant?.entitlements).toEqual(['sso', 'audit-log'])
+    const unknownPlan = parsePolicy({ ...activePolicy, plan: 'gold', entitlements: null })
+    expect(unknownPlan.ok && unknownPlan.value.grant).toMatchObject({ plan: 'gold', entitlements: [] })
+  })
+
+  it('rejects plan entitlements Auth0 could not take, naming the field and the fix', () => {
+    expect(parsePolicy({ ...activePolicy, entitlements: ['sso', 7] })).toEqual({
+      ok: false,
+      issues: [{ field: 'entitlements[1]', message: 'must be text, got a number' }],
+    })
+    const long = Array.from({ length: 30 }, (_, i) => `entitlement-${i}`)
+    const parsed = parsePolicy({ ...activePolicy, entitlements: long })
+    expect(parsed.ok ? [] : parsed.issues).toEqual([
+      {
+        field: 'entitlements',
+        message: expect.stringMatching(
+          /^the entitlements encode to \d+ characters; Auth0 allows 255 per value: remove or shorten entitlements on the policy's plan document$/,
+        ),
+      },
+    ])
   })
 
   it('defaults plan to "free", role to "member" and tags to none', () => {

@@ -137,7 +137,7 @@ describe('access-sync reconcile', () => {
       ],
       notApplied: [],
     })
-    expect(doc.organizations[0].changes).toHaveLength(6)
+    expect(doc.organizations[0].changes).toHaveLength(7) // a backfill sets every owned key, entitlements included
     expect(stderr).toContain('reconcile:')
     const applied = JSON.parse((await inProcess(['reconcile', '--apply', '--json'], tenant.env)).stdout)
     expect(applied).toMatchObject({ mode: 'apply', exitCode: 0, summary: { writes: 2 }, complete: true })

@@ -99,6 +99,7 @@ export function syncedMetadata(id: string, overrides: Record<string, string> = {
       plan: 'pro',
       role: 'editor',
       contentTags: ['docs', 'reports'],
+      entitlements: [],
     }),
     ...overrides,
   }

@@ -7,7 +7,6 @@ import { createSchema, type DocumentActionComponent, type DocumentBadgeComponent
 import { createStructureBuilder, type StructureBuilder } from 'sanity/structure'
 import { describe, expect, it } from 'vitest'
 import { POLICY_STATUSES } from '../../src/core/authoring.ts'
-import { PLANS } from '../../src/core/plans.ts'
 import { RECONCILE_STATUS_ID, RECONCILE_STATUS_TYPE } from '../../src/reconcile-status.ts'
 import { STATUS_TYPE } from '../../src/status.ts'
 import { DEFAULT_DATASET, DEFAULT_PROJECT_ID, studioEnv } from '../../studio/env.ts'
@@ -72,9 +71,10 @@ describe('desk structure', () => {
   }
   const top = serialize(structure(S, {} as never)) as List
 
-  it('policies, roles, then the read-only sync statuses and the scheduled repair', () => {
+  it('policies, plans, roles, then the read-only sync statuses and the scheduled repair', () => {
     expect(top.items.map((item) => item.title ?? '---')).toEqual([
       'Access policies',
+      'Plans',
       'Roles',
       '---',
       'Auth0 sync status (read-only)',
@@ -103,8 +103,11 @@ describe('desk structure', () => {
     })
     const other = await childOf(policies.items.find((item) => item.id === 'status-other'))
     expect(other.options?.filter).toBe('_type == $type && !(status in ["active","paused","archived"])')
-    const byPlan = await childOf(policies.items.find((item) => item.id === 'by-plan'))
-    expect(byPlan.items.map((item) => item.title)).toEqual(PLANS.map((plan) => plan.title))
+    // The plans come from their documents: a list of plan documents, each opening the policies on that plan.
+    const byPlan = (await childOf(policies.items.find((item) => item.id === 'by-plan'))) as unknown as {
+      options?: { filter?: string; params?: Record<string, unknown> }
+    }
+    expect(byPlan.options).toMatchObject({ filter: '_type == $type', params: { type: 'plan' } })
   })
 
   it('opens a policy with the form and the "Auth0 sync" view', () => {

@@ -9,24 +9,20 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { organizationIdProblem } from '../../src/core/auth0-rules.ts'
-import {
-  contentTagsBudget,
-  POLICY_STATUSES,
-  planProblem,
-  roleSlugIssues,
-  studioIssues,
-} from '../../src/core/authoring.ts'
+import { contentTagsBudget, POLICY_STATUSES, roleSlugIssues, studioIssues } from '../../src/core/authoring.ts'
 import { DEFAULT_PLAN, encodeContentTags } from '../../src/core/metadata.ts'
-import { PLAN_KEYS } from '../../src/core/plans.ts'
+import { entitlementsIssues, planKeyIssues, planProblem } from '../../src/core/plans.ts'
 import { ACTIVE_STATUS, type Issue, type PolicySource, parsePolicy } from '../../src/core/policy.ts'
-import { policyDocument, policySource, roleDocuments } from '../support/policies.ts'
+import { planDocuments, policyDocument, policySource, roleDocuments } from '../support/policies.ts'
 import { studioErrors, studioSchema } from './support.ts'
 
 let lake: ContentLakeEmulator
 let client: SanityClient
 beforeAll(async () => {
-  // Roles for the reference checks; no other policy, so no conflicts here (see conflict.test.ts).
-  lake = await startContentLakeEmulator({ documents: roleDocuments() })
+  // Roles for the reference checks, plans for the plan picker; no other policy, so no conflicts here (see
+  // conflict.test.ts). A draft plan offers nothing: only published plans count.
+  const draftPlan = { _id: 'drafts.plan-gold', _type: 'plan', title: 'Gold', key: { _type: 'slug', current: 'gold' } }
+  lake = await startContentLakeEmulator({ documents: [...roleDocuments(), ...planDocuments(), draftPlan] })
   client = createClient({ ...lake.clientConfig })
 })
 afterAll(async () => {
@@ -69,7 +65,7 @@ describe('good documents', () => {
     const initial = (name: string) => fields.find((field) => field.name === name)?.type.initialValue
     expect(initial('status')).toBe(ACTIVE_STATUS)
     expect(initial('plan')).toBe(DEFAULT_PLAN)
-    expect(PLAN_KEYS).toContain(DEFAULT_PLAN)
+    expect(planDocuments().map((plan) => (plan.key as { current: string }).current)).toContain(DEFAULT_PLAN)
     expect(POLICY_STATUSES.map((status) => status.value)).toContain(ACTIVE_STATUS)
   })
 })
@@ -142,8 +138,13 @@ describe('rules the function enforces, enforced before publishing with the same 
 
 describe('rules stricter than the function', () => {
   it.each([
-    ['plan not in the known list', { plan: 'gold' }, 'plan', planProblem('gold')],
-    ['plan missing', { plan: undefined }, 'plan', 'pick a plan: one of free, team, pro, enterprise'],
+    [
+      'plan with no published plan document (a draft plan does not count)',
+      { plan: 'gold' },
+      'plan',
+      '"gold" is not the key of a published plan: pick one of enterprise, free, pro, team',
+    ],
+    ['plan missing', { plan: undefined }, 'plan', 'pick a plan: one of enterprise, free, pro, team'],
     [
       'role missing',
       { role: undefined },
@@ -171,7 +172,9 @@ describe('rules stricter than the function', () => {
   ])('%s', async (_name, overrides, field, message) => {
     expect(message).toBeTruthy()
     const expected = { field, message }
-    expect(studioIssues(draft(overrides))).toContainEqual(expected)
+    const plans = planDocuments().map((plan) => ({ key: (plan.key as { current: string }).current, title: null }))
+    plans.sort((a, b) => a.key.localeCompare(b.key))
+    expect(studioIssues(draft(overrides), plans)).toContainEqual(expected)
     expect(await studioErrors(draft(overrides), client)).toContainEqual(expected)
   })
 
@@ -189,6 +192,56 @@ describe('rules stricter than the function', () => {
   })
 })
 
+describe('plan documents', () => {
+  const plan = (fields: Record<string, unknown>) => ({
+    _id: 'drafts.plan-x',
+    _type: 'plan',
+    title: 'X',
+    key: { _type: 'slug', current: 'x-plan' },
+    ...fields,
+  })
+
+  it('a plan with short entitlement keys passes; a key another plan has is refused', async () => {
+    expect(await studioErrors(plan({ entitlements: ['sso', 'audit-log', 'api:write'] }), client)).toEqual([])
+    expect(await studioErrors(plan({ key: { _type: 'slug', current: 'pro' } }), client)).toEqual([
+      { field: 'key', message: 'Slug is already in use' },
+    ])
+  })
+
+  it('the key follows the function’s rules for `plan`', async () => {
+    const bad = 'pr\u0007o'
+    const expected = functionIssues({ plan: bad }).map((issue) => ({ field: 'key', message: issue.message }))
+    expect(expected).toHaveLength(1)
+    expect(planKeyIssues(bad)).toEqual(functionIssues({ plan: bad }))
+    expect(await studioErrors(plan({ key: { _type: 'slug', current: bad } }), client)).toEqual(expected)
+  })
+
+  it('entitlements: the function’s 255-character rule, from the same code, plus short keys and no duplicates', async () => {
+    const long = Array.from({ length: 30 }, (_, i) => `entitlement-${i}`)
+    const tooLong = functionIssues({ entitlements: long })
+    expect(tooLong).toEqual([
+      { field: 'entitlements', message: expect.stringMatching(/encode to \d+ characters; Auth0 allows 255/) },
+    ])
+    expect(await studioErrors(plan({ entitlements: long }), client)).toEqual([
+      { field: 'entitlements', message: tooLong[0]?.message },
+    ])
+    expect(entitlementsIssues(['sso', 'SSO', 'sso'])).toEqual([
+      { field: 'entitlements[1]', message: expect.stringMatching(/not a short key/) },
+      { field: 'entitlements[2]', message: '"sso" is already entitlement 1: remove the duplicate' },
+    ])
+    expect(await studioErrors(plan({ entitlements: ['sso', 'a\u0000b'] }), client)).toEqual([
+      { field: 'entitlements[1]', message: functionIssues({ entitlements: ['sso', 'a\u0000b'] })[0]?.message },
+    ])
+  })
+
+  it('planProblem names the published keys, or says none is published', () => {
+    expect(planProblem('pro', [{ key: 'pro', title: 'Pro' }])).toBeUndefined()
+    expect(planProblem('pro', [])).toBe(
+      '"pro" is not the key of a published plan: no plan is published yet: publish a plan document first',
+    )
+  })
+})
+
 describe('nothing the function rejects can be published from the Studio', () => {
   const text = fc.oneof(
     fc.constantFrom('docs', 'org_acme123', 'pro', '', ' ', 'a\u0000b', 'x'.repeat(300), '\ud800'),
@@ -201,7 +254,7 @@ describe('nothing the function rejects can be published from the Studio', () => 
         fc.record(
           {
             auth0OrganizationId: fc.oneof(value, fc.stringMatching(/^org_[A-Za-z0-9]{1,8}$/)),
-            plan: fc.oneof(value, fc.constantFrom(...PLAN_KEYS)),
+            plan: fc.oneof(value, fc.constantFrom('free', 'team', 'pro', 'enterprise')),
             allowedContentTags: fc.oneof(value, fc.array(text, { maxLength: 30 })),
           },
           { requiredKeys: [] },

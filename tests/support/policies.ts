@@ -26,6 +26,9 @@ type Doc = { _id: string; _type: string; [key: string]: unknown }
 /** The fixture `role` documents (editor, viewer). */
 export const roleDocuments = (): Doc[] => readFixture<Doc[]>('dataset.json').filter((doc) => doc._type === 'role')
 
+/** The fixture `plan` documents (free, team, pro with `audit-log` and `sso`, enterprise). */
+export const planDocuments = (): Doc[] => readFixture<Doc[]>('dataset.json').filter((doc) => doc._type === 'plan')
+
 /** The fixture policy document as editors publish it (plan pro, role → editor, org_acme123). */
 export const policyDocument = (overrides: Partial<Doc> = {}): Doc => ({
   ...readFixture<Doc>('policy-acme.json'),

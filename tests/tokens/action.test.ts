@@ -21,6 +21,7 @@ const owned = encodeGrant({
   plan: 'pro',
   role: 'editor',
   contentTags: ['reports', 'docs'],
+  entitlements: [],
 })
 
 function login(

@@ -31,6 +31,7 @@ beforeAll(async () => {
           plan: 'pro',
           role: 'editor',
           contentTags: ['docs'],
+          entitlements: [],
         }),
       },
     ],

@@ -42,6 +42,7 @@ beforeAll(async () => {
             plan: 'pro',
             role: 'editor',
             contentTags: ['docs'],
+            entitlements: [],
           }),
           crmAccount: 'ACME-0042',
         },
