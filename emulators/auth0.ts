@@ -51,6 +51,11 @@ export interface Auth0EmulatorOptions {
   nextOnLastPage?: boolean
   /** Speeds up bucket refill: 60 makes an emulated minute last one real second. Default 1. */
   timeScale?: number
+  /**
+   * Report `x-ratelimit-reset` to 1/timeScale s (decimal epoch seconds) instead of whole seconds, so a time-scaled
+   * run keeps Auth0's resolution relative to a refill cycle (benchmarks). Default false: whole seconds, as Auth0.
+   */
+  scaledReset?: boolean
   /** How long a new or updated Action draft takes to reach `built`, in ms (emulators/auth0-actions.ts). Default 300. */
   actionBuildDelayMs?: number
 }
@@ -309,8 +314,15 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     return {
       'x-ratelimit-limit': String(bucket.capacity),
       'x-ratelimit-remaining': String(Math.floor(bucket.tokens)),
-      'x-ratelimit-reset': String(missing <= 0 ? Math.floor(now / 1000) : Math.ceil(fullAt / 1000)),
+      'x-ratelimit-reset': missing <= 0 ? String(Math.floor(now / 1000)) : resetAt(fullAt),
     }
+  }
+
+  /** Auth0's whole epoch seconds, or with `scaledReset` the same resolution in emulated time (1/timeScale s). */
+  function resetAt(fullAt: number): string {
+    if (!options.scaledReset || timeScale <= 1) return String(Math.ceil(fullAt / 1000))
+    const step = 1000 / timeScale
+    return ((Math.ceil(fullAt / step) * step) / 1000).toFixed(3)
   }
 
   function sleep(ms: number): Promise<void> {

@@ -27,6 +27,7 @@ import { type AddressInfo, isIP, connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { applyPatches, parsePatch } from '@sanity/diff-match-patch'
 import { evaluate, GroqSyntaxError, parse } from 'groq-js'
+import { indexByType, narrowByType } from './groq-index.ts'
 import { resolveTextQueries } from './groq-text.ts'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -601,8 +602,12 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
       })
     }
     try {
-      const value = await evaluate(resolveTextQueries(tree, docs), {
+      // `->` looks the reference up by ID, as the Content Lake does, instead of groq-js's scan of the whole dataset
+      // per dereference (1 000 policies × 10 000 documents made one page query take seconds).
+      const byId = new Map(docs.map((doc) => [doc._id, doc]))
+      const value = await evaluate(narrowByType(resolveTextQueries(tree, docs), indexByType(docs)), {
         dataset: docs,
+        dereference: ({ _ref }: { _ref: string }) => byId.get(_ref) ?? null,
         params,
         sanity: { projectId, dataset },
         timestamp: now(),

@@ -9,10 +9,11 @@ import { parseArgs } from 'node:util'
 import { ensureTestCertificate } from '../../emulators/tls.ts'
 import { coldStart } from './cold-start.ts'
 import { editorialTrace } from './editorial-trace.ts'
+import { reconcileBench } from './reconcile.ts'
 import type { Bench, BenchReport } from './types.ts'
 
-/** In issue order. P2 (burst) and P4 (reconcile) plug in here once the reconcile engine lands. */
-export const BENCHES: readonly Bench[] = [editorialTrace, coldStart]
+/** In issue order. P2 (burst) plugs in here too; P4 is the reconcile at scale (also `npm run bench:reconcile`). */
+export const BENCHES: readonly Bench[] = [editorialTrace, coldStart, reconcileBench]
 
 const { certPath } = await ensureTestCertificate()
 if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {

@@ -85,6 +85,7 @@ export function waitHintMs(headers: { get(name: string): string | null } | undef
     if (Number.isFinite(date)) return Math.max(0, date - now)
   }
   const reset = headers?.get('x-ratelimit-reset')
-  if (reset && /^\d+$/.test(reset.trim())) return Math.max(0, Number(reset) * 1000 - now)
+  // Auth0 sends whole seconds; a fraction (a time-scaled emulator) is honoured to the millisecond.
+  if (reset && /^\d+(\.\d+)?$/.test(reset.trim())) return Math.max(0, Math.ceil(Number(reset) * 1000 - now))
   return undefined
 }

@@ -65,6 +65,7 @@ describe('waitHintMs', () => {
     expect(waitHintMs(headers({ 'retry-after': 'Thu, 26 Nov 2026 10:00:05 GMT' }), now)).toBe(5_000)
     expect(waitHintMs(headers({ 'x-ratelimit-reset': String(now / 1000 + 7) }), now)).toBe(7_000)
     expect(waitHintMs(headers({ 'x-ratelimit-reset': String(now / 1000 - 7) }), now)).toBe(0)
+    expect(waitHintMs(headers({ 'x-ratelimit-reset': (now / 1000 + 0.25).toFixed(3) }), now)).toBe(250)
     expect(waitHintMs(headers({}), now)).toBeUndefined()
     expect(waitHintMs(undefined, now)).toBeUndefined()
   })
