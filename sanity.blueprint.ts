@@ -32,6 +32,41 @@ export const SYNC_FUNCTION = defineDocumentFunction({
   },
 })
 
+/**
+ * Fan-out: a role or plan edit re-syncs every Organization owned by an active policy it feeds (src/sync/fanout.ts).
+ * Only changes to what Auth0 gets fire (`delta::changedAny`): a role's `slug`, a plan's `key` and `entitlements`;
+ * a title or description edit starts nothing. Create and delete fire too (a restored role, a deleted plan). The
+ * second half of each filter is the continuation: the function writes its work list to an `accessFanOutStatus`
+ * document and bumps `round` when it leaves work for the next invocation, which that update starts.
+ * The projection carries identifiers only (and a plan's key now and before, so a key change reaches both).
+ */
+const FAN_OUT_SETTINGS = { runtime: 'nodejs24.x', memory: 1, timeout: 120 } as const
+const CONTINUATION = (kind: 'role' | 'plan') =>
+  `(_type == "accessFanOutStatus" && subjectType == "${kind}" && delta::operation() == "update" && count(pending) > 0 && delta::changedAny(round))`
+
+export const ROLE_FAN_OUT = defineDocumentFunction({
+  name: 'fan-out-role',
+  src: './functions/fan-out-role',
+  ...FAN_OUT_SETTINGS,
+  event: {
+    on: ['create', 'update', 'delete'],
+    filter: `(_type == "role" && delta::changedAny(slug)) || ${CONTINUATION('role')}`,
+    projection: '{_id, _type, "operation": delta::operation(), subjectId}',
+  },
+})
+
+export const PLAN_FAN_OUT = defineDocumentFunction({
+  name: 'fan-out-plan',
+  src: './functions/fan-out-plan',
+  ...FAN_OUT_SETTINGS,
+  event: {
+    on: ['create', 'update', 'delete'],
+    filter: `(_type == "plan" && delta::changedAny((key, entitlements))) || ${CONTINUATION('plan')}`,
+    projection:
+      '{_id, _type, "operation": delta::operation(), subjectId, "keys": array::compact([key.current, before().key.current])}',
+  },
+})
+
 /** Where `npm run build:functions` (scripts/build-functions.ts) writes one bundle per function. Gitignored. */
 export const FUNCTION_BUNDLES_DIR = 'dist/functions'
 
@@ -90,5 +125,5 @@ export function repairFunction(
 export const REPAIR_FUNCTION = repairFunction(process.env)
 
 export default defineBlueprint({
-  resources: shipBundles([SYNC_FUNCTION, ...(REPAIR_FUNCTION ? [REPAIR_FUNCTION] : [])]),
+  resources: shipBundles([SYNC_FUNCTION, ROLE_FAN_OUT, PLAN_FAN_OUT, ...(REPAIR_FUNCTION ? [REPAIR_FUNCTION] : [])]),
 })

@@ -15,6 +15,61 @@
 export declare const internalGroqTypeReferenceTo: unique symbol;
 
 // Source: schema.json
+export type AccessFanOutStatus = {
+  _id: string;
+  _type: "accessFanOutStatus";
+  _createdAt: string;
+  _updatedAt: string;
+  _rev: string;
+  subjectType?: "role" | "plan";
+  subjectId?: string;
+  subjectTitle?: string;
+  phase?: "running" | "pending" | "done";
+  pending?: Array<string>;
+  pendingCount?: number;
+  targeted?: number;
+  written?: number;
+  failedCount?: number;
+  invalidCount?: number;
+  invocations?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  lastRun?: AccessFanOutRun;
+  invalidPolicies?: Array<{
+    _key: string;
+  } & AccessFanOutInvalidPolicy>;
+  failures?: Array<{
+    _key: string;
+  } & AccessFanOutFailure>;
+  generation?: number;
+  round?: number;
+  leaseOwner?: string;
+  leaseUntil?: number;
+};
+
+export type AccessFanOutRun = {
+  _type: "accessFanOutRun";
+  at?: string;
+  handled?: number;
+  written?: number;
+  remaining?: number;
+  stopped?: string;
+};
+
+export type AccessFanOutFailure = {
+  _type: "accessFanOutFailure";
+  organizationId?: string;
+  reason?: string;
+  message?: string;
+};
+
+export type AccessFanOutInvalidPolicy = {
+  _type: "accessFanOutInvalidPolicy";
+  policyId?: string;
+  organizationId?: string;
+  message?: string;
+};
+
 export type AccessPolicyReconcileStatus = {
   _id: string;
   _type: "accessPolicyReconcileStatus";
@@ -285,7 +340,145 @@ export type Geopoint = {
   alt?: number;
 };
 
-export type AllSanitySchemaTypes = AccessPolicyReconcileStatus | AccessPolicyReconcileRun | AccessPolicyReconcileFailure | AccessPolicyReference | AccessPolicySyncStatus | AccessPolicySyncAttempt | AccessPolicySyncOrganization | Plan | Slug | RoleReference | AccessPolicy | Role | SanityImagePaletteSwatch | SanityImagePalette | SanityImageDimensions | SanityImageMetadata | SanityImageHotspot | SanityImageCrop | SanityFileAsset | SanityAssetSourceData | SanityImageAsset | Geopoint;
+export type AllSanitySchemaTypes = AccessFanOutStatus | AccessFanOutRun | AccessFanOutFailure | AccessFanOutInvalidPolicy | AccessPolicyReconcileStatus | AccessPolicyReconcileRun | AccessPolicyReconcileFailure | AccessPolicyReference | AccessPolicySyncStatus | AccessPolicySyncAttempt | AccessPolicySyncOrganization | Plan | Slug | RoleReference | AccessPolicy | Role | SanityImagePaletteSwatch | SanityImagePalette | SanityImageDimensions | SanityImageMetadata | SanityImageHotspot | SanityImageCrop | SanityFileAsset | SanityAssetSourceData | SanityImageAsset | Geopoint;
+
+// Source: ../src/gateways/fanout.ts
+// Variable: ROLE_FANOUT_QUERY
+// Query: {  "subject": *[_type == "role" && _id == $subjectId][0]{ _id, title },  "policies": *[$withPolicies && _type == "accessPolicy" && status == "active" && defined(auth0OrganizationId) && role._ref == $subjectId]{    _id, auth0OrganizationId, plan, "resolves": defined(role->_id)  },  "status": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }}
+export type ROLE_FANOUT_QUERY_RESULT = {
+  subject: {
+    _id: string;
+    title: string | null;
+  } | null;
+  policies: Array<{
+    _id: string;
+    auth0OrganizationId: string | null;
+    plan: string | null;
+    resolves: false | true;
+  }>;
+  status: {
+    _id: string;
+    _rev: string;
+    pending: null;
+    generation: null;
+    round: null;
+    leaseOwner: null;
+    leaseUntil: null;
+    startedAt: null;
+    targeted: null;
+    written: null;
+    failedCount: null;
+    invalidCount: null;
+    invocations: null;
+    invalidPolicies: null;
+    failures: null;
+  } | {
+    _id: string;
+    _rev: string;
+    pending: null;
+    generation: null;
+    round: null;
+    leaseOwner: null;
+    leaseUntil: null;
+    startedAt: null;
+    targeted: null;
+    written: null;
+    failedCount: null;
+    invalidCount: null;
+    invocations: null;
+    invalidPolicies: null;
+    failures: number | null;
+  } | {
+    _id: string;
+    _rev: string;
+    pending: Array<string> | null;
+    generation: number | null;
+    round: number | null;
+    leaseOwner: string | null;
+    leaseUntil: number | null;
+    startedAt: string | null;
+    targeted: number | null;
+    written: number | null;
+    failedCount: number | null;
+    invalidCount: number | null;
+    invocations: number | null;
+    invalidPolicies: Array<{
+      _key: string;
+    } & AccessFanOutInvalidPolicy> | null;
+    failures: Array<{
+      _key: string;
+    } & AccessFanOutFailure> | null;
+  } | null;
+};
+
+// Source: ../src/gateways/fanout.ts
+// Variable: PLAN_FANOUT_QUERY
+// Query: {  "subject": *[_type == "plan" && _id == $subjectId][0]{ _id, title },  "policies": *[$withPolicies && _type == "accessPolicy" && status == "active" && defined(auth0OrganizationId) && coalesce(plan, "free") in $keys]{    _id, auth0OrganizationId, plan, "resolves": defined(*[_type == "plan" && key.current == coalesce(^.plan, "free")][0]._id)  },  "status": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }}
+export type PLAN_FANOUT_QUERY_RESULT = {
+  subject: {
+    _id: string;
+    title: string | null;
+  } | null;
+  policies: Array<{
+    _id: string;
+    auth0OrganizationId: string | null;
+    plan: string | null;
+    resolves: false | true;
+  }>;
+  status: {
+    _id: string;
+    _rev: string;
+    pending: null;
+    generation: null;
+    round: null;
+    leaseOwner: null;
+    leaseUntil: null;
+    startedAt: null;
+    targeted: null;
+    written: null;
+    failedCount: null;
+    invalidCount: null;
+    invocations: null;
+    invalidPolicies: null;
+    failures: null;
+  } | {
+    _id: string;
+    _rev: string;
+    pending: null;
+    generation: null;
+    round: null;
+    leaseOwner: null;
+    leaseUntil: null;
+    startedAt: null;
+    targeted: null;
+    written: null;
+    failedCount: null;
+    invalidCount: null;
+    invocations: null;
+    invalidPolicies: null;
+    failures: number | null;
+  } | {
+    _id: string;
+    _rev: string;
+    pending: Array<string> | null;
+    generation: number | null;
+    round: number | null;
+    leaseOwner: string | null;
+    leaseUntil: number | null;
+    startedAt: string | null;
+    targeted: number | null;
+    written: number | null;
+    failedCount: number | null;
+    invalidCount: number | null;
+    invocations: number | null;
+    invalidPolicies: Array<{
+      _key: string;
+    } & AccessFanOutInvalidPolicy> | null;
+    failures: Array<{
+      _key: string;
+    } & AccessFanOutFailure> | null;
+  } | null;
+};
 
 // Source: ../src/gateways/repair-state.ts
 // Variable: REPAIR_STATE_QUERY
@@ -313,8 +506,16 @@ export type REPAIR_STATE_QUERY_RESULT = {
 };
 
 // Source: ../src/gateways/sanity.ts
+// Variable: PLANS_QUERY
+// Query: *[_type == "plan" && defined(key.current)]{ "key": key.current, entitlements }
+export type PLANS_QUERY_RESULT = Array<{
+  key: string | null;
+  entitlements: Array<string> | null;
+}>;
+
+// Source: ../src/gateways/sanity.ts
 // Variable: POLICY_STATE_QUERY
-// Query: {  "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements },  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements }}
+// Query: {  "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "plans": *[_type == "plan" && defined(key.current)]{ "key": key.current, entitlements }}
 export type POLICY_STATE_QUERY_RESULT = {
   subject: {
     _id: string;
@@ -327,7 +528,6 @@ export type POLICY_STATE_QUERY_RESULT = {
     status: "active" | "archived" | "paused" | null;
     role: string | null;
     roleRef: string | null;
-    entitlements: Array<string> | null;
   } | null;
   claimants: Array<{
     _id: string;
@@ -340,13 +540,16 @@ export type POLICY_STATE_QUERY_RESULT = {
     status: "active" | "archived" | "paused" | null;
     role: string | null;
     roleRef: string | null;
+  }>;
+  plans: Array<{
+    key: string | null;
     entitlements: Array<string> | null;
   }>;
 };
 
 // Source: ../src/gateways/sanity.ts
 // Variable: POLICY_PAGE_QUERY
-// Query: *[_type == "accessPolicy" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements }
+// Query: *[_type == "accessPolicy" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }
 export type POLICY_PAGE_QUERY_RESULT = Array<{
   _id: string;
   _rev: string;
@@ -358,12 +561,11 @@ export type POLICY_PAGE_QUERY_RESULT = Array<{
   status: "active" | "archived" | "paused" | null;
   role: string | null;
   roleRef: string | null;
-  entitlements: Array<string> | null;
 }>;
 
 // Source: ../src/gateways/sanity.ts
 // Variable: POLICIES_IN_SCOPE_QUERY
-// Query: *[_type == "accessPolicy" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements }
+// Query: *[_type == "accessPolicy" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref }
 export type POLICIES_IN_SCOPE_QUERY_RESULT = Array<{
   _id: string;
   _rev: string;
@@ -375,7 +577,6 @@ export type POLICIES_IN_SCOPE_QUERY_RESULT = Array<{
   status: "active" | "archived" | "paused" | null;
   role: string | null;
   roleRef: string | null;
-  entitlements: Array<string> | null;
 }>;
 
 // Source: queries.ts
@@ -397,10 +598,13 @@ export type PUBLISHED_PLANS_QUERY_RESULT = Array<{
 // Query TypeMap
 declare global {
   interface SanityQueries {
+    "{\n  \"subject\": *[_type == \"role\" && _id == $subjectId][0]{ _id, title },\n  \"policies\": *[$withPolicies && _type == \"accessPolicy\" && status == \"active\" && defined(auth0OrganizationId) && role._ref == $subjectId]{\n    _id, auth0OrganizationId, plan, \"resolves\": defined(role->_id)\n  },\n  \"status\": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }\n}": | ROLE_FANOUT_QUERY_RESULT;
+    "{\n  \"subject\": *[_type == \"plan\" && _id == $subjectId][0]{ _id, title },\n  \"policies\": *[$withPolicies && _type == \"accessPolicy\" && status == \"active\" && defined(auth0OrganizationId) && coalesce(plan, \"free\") in $keys]{\n    _id, auth0OrganizationId, plan, \"resolves\": defined(*[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0]._id)\n  },\n  \"status\": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }\n}": | PLAN_FANOUT_QUERY_RESULT;
     "{\n  \"status\": *[_id == $statusId][0]{ cursor, runAt, \"failed\": failed[]{ organizationId } },\n  \"failed\": *[_type == \"accessPolicySyncStatus\" && outcome == \"failed\"] | order(attemptedAt asc) [0...$limit]{\n    policyId, attemptedAt, \"organizationIds\": organizations[].organizationId\n  }\n}": | REPAIR_STATE_QUERY_RESULT;
-    "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements }\n}": | POLICY_STATE_QUERY_RESULT;
-    "*[_type == \"accessPolicy\" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements }": | POLICY_PAGE_QUERY_RESULT;
-    "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref, \"entitlements\": *[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0].entitlements }": | POLICIES_IN_SCOPE_QUERY_RESULT;
+    "*[_type == \"plan\" && defined(key.current)]{ \"key\": key.current, entitlements }": | PLANS_QUERY_RESULT;
+    "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"plans\": *[_type == \"plan\" && defined(key.current)]{ \"key\": key.current, entitlements }\n}": | POLICY_STATE_QUERY_RESULT;
+    "*[_type == \"accessPolicy\" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICY_PAGE_QUERY_RESULT;
+    "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICIES_IN_SCOPE_QUERY_RESULT;
     "*[\n  _type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId == $organizationId\n  && _id != $publishedId && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(_createdAt asc, _id asc) { _id, title }": | CONFLICTING_POLICIES_QUERY_RESULT;
     "*[\n  _type == \"plan\" && defined(key.current) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(key.current asc) { \"key\": key.current, title }": | PUBLISHED_PLANS_QUERY_RESULT;
   }

@@ -176,3 +176,15 @@ export function readSanityClientOptions(options: unknown): SanityClientOptions {
   }
   return { ...given, projectId, dataset }
 }
+
+/**
+ * FANOUT_MAX_WRITES: at most this many Auth0 writes per fan-out invocation (a role or plan edit); the rest is left
+ * for the next invocation. Unset: as many as SYNC_TIME_BUDGET_SECONDS and Auth0's rate limits allow.
+ */
+export function readFanOutMaxWrites(env: Env): number | undefined {
+  if (!env.FANOUT_MAX_WRITES?.trim()) return undefined
+  const problems: string[] = []
+  const value = numberSetting(env, 'FANOUT_MAX_WRITES', 0, 1, 100_000, problems)
+  throwIfAny(problems, FUNCTION_HINT)
+  return value
+}

@@ -6,7 +6,7 @@
  */
 import { preview } from './auth0-rules.ts'
 import { DEFAULT_PLAN } from './metadata.ts'
-import { ACTIVE_STATUS, type Issue, parsePolicy } from './policy.ts'
+import { ACTIVE_STATUS, type Issue, type PolicySource, parsePolicy } from './policy.ts'
 
 export { DEFAULT_PLAN }
 
@@ -14,6 +14,29 @@ export const PLAN_TYPE = 'plan'
 
 /** What the Studio accepts as an entitlement key: short, lower-case, e.g. `sso`, `audit-log`, `api:write`. */
 export const ENTITLEMENT_KEY = /^[a-z0-9][a-z0-9._:-]{0,63}$/
+
+/** A published plan as the function's queries return it. */
+export interface PlanEntitlements {
+  readonly key: string | null
+  readonly entitlements?: unknown
+}
+
+/**
+ * Each policy with its plan's entitlements (`entitlements`), by key: the policy's `plan`, or the default plan when it
+ * has none. A key no plan has gives null, which grants no entitlements.
+ */
+export function withEntitlements<T extends PolicySource>(
+  policies: readonly T[],
+  plans: readonly PlanEntitlements[],
+): T[] {
+  const byKey = new Map<string, unknown>()
+  for (const plan of plans)
+    if (plan.key !== null && !byKey.has(plan.key)) byKey.set(plan.key, plan.entitlements ?? null)
+  return policies.map((policy) => {
+    const key = policy.plan === undefined || policy.plan === null ? DEFAULT_PLAN : policy.plan
+    return { ...policy, entitlements: typeof key === 'string' ? (byKey.get(key) ?? null) : null }
+  })
+}
 
 /** A published plan as the Studio's plan query returns it. */
 export interface PlanOption {

@@ -27,8 +27,8 @@ export interface PolicySource {
   roleRef?: unknown
   status?: unknown
   /**
-   * The entitlements of the plan document whose `key.current` equals the policy's plan (resolved by the query):
-   * null when no published plan has that key, which grants no entitlements.
+   * The entitlements of the published plan whose `key.current` is the policy's plan (joined in by the gateway,
+   * `withEntitlements`): null when no published plan has that key, which grants no entitlements.
    */
   entitlements?: unknown
 }

@@ -5,24 +5,33 @@
 import type { SanityClient } from '@sanity/client'
 import { defineQuery } from 'groq'
 import type {
+  PLANS_QUERY_RESULT,
   POLICIES_IN_SCOPE_QUERY_RESULT,
   POLICY_PAGE_QUERY_RESULT,
   POLICY_STATE_QUERY_RESULT,
 } from '../../sanity.types.ts'
 import type { OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
+import { withEntitlements } from '../core/plans.ts'
 import type { PolicySource } from '../core/policy.ts'
 import { lakeFailure } from './lake-failure.ts'
 
 /**
  * Exactly the fields the core reads (see PolicySource); editorial fields never leave the Content Lake. The plan's
- * entitlements come from the published plan document whose key is the policy's plan (the default plan when none).
+ * entitlements are joined in by key from the published plans (PLANS_FIELD, `withEntitlements`): one list of plans
+ * per query instead of a lookup per policy.
  */
-export const POLICY_FIELDS = `_id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref, "entitlements": *[_type == "plan" && key.current == coalesce(^.plan, "free")][0].entitlements`
+export const POLICY_FIELDS = `_id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref`
+
+/** Every published plan's key and entitlements (a handful of documents). */
+const PLANS_PROJECTION = `*[_type == "plan" && defined(key.current)]{ "key": key.current, entitlements }`
+
+export const PLANS_QUERY = defineQuery(PLANS_PROJECTION)
 
 export const POLICY_STATE_QUERY = defineQuery(`{
   "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ ${POLICY_FIELDS} },
-  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ ${POLICY_FIELDS} }
+  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ ${POLICY_FIELDS} },
+  "plans": ${PLANS_PROJECTION}
 }`)
 
 export interface PolicyState {
@@ -53,7 +62,9 @@ export function createPolicyStore(client: SanityClient, options: { timeoutMs?: n
           { policyId, organizationIds: [...organizationIds] },
           { perspective: 'published', tag: 'auth0-access-sync', timeout },
         )
-        return { subject: result?.subject ?? null, claimants: result?.claimants ?? [] }
+        const plans = result?.plans ?? []
+        const [subject = null] = result?.subject ? withEntitlements([result.subject], plans) : []
+        return { subject, claimants: withEntitlements(result?.claimants ?? [], plans) }
       } catch (error) {
         throw lakeReadError(error, client, timeout)
       }
@@ -96,12 +107,13 @@ export function createPolicyReader(client: SanityClient): PolicyReader {
   const options = { perspective: 'published', tag: 'auth0-access-sync.reconcile' } as const
   return {
     async *pages(pageSize = POLICY_PAGE_SIZE) {
+      const plans = await lakeCall(client, () => client.fetch(PLANS_QUERY, {}, options))
       let after = ''
       for (;;) {
         const page: POLICY_PAGE_QUERY_RESULT = await lakeCall(client, () =>
           client.fetch(POLICY_PAGE_QUERY, { after, limit: pageSize }, options),
         )
-        if (page.length > 0) yield page
+        if (page.length > 0) yield withEntitlements(page, plans)
         const last = page.at(-1)
         if (page.length < pageSize || !last) return
         after = last._id
@@ -109,10 +121,10 @@ export function createPolicyReader(client: SanityClient): PolicyReader {
     },
     async inScope(policyIds, organizationIds) {
       const params = { policyIds: [...policyIds], organizationIds: [...organizationIds] }
-      const result: POLICIES_IN_SCOPE_QUERY_RESULT = await lakeCall(client, () =>
-        client.fetch(POLICIES_IN_SCOPE_QUERY, params, options),
+      const [result, plans]: [POLICIES_IN_SCOPE_QUERY_RESULT, PLANS_QUERY_RESULT] = await lakeCall(client, () =>
+        Promise.all([client.fetch(POLICIES_IN_SCOPE_QUERY, params, options), client.fetch(PLANS_QUERY, {}, options)]),
       )
-      return result
+      return withEntitlements(result, plans)
     },
   }
 }

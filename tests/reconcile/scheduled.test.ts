@@ -10,7 +10,13 @@ import type { ScheduledFunctionContext } from '@sanity/functions'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { handler } from '../../functions/reconcile-access/index.ts'
-import blueprint, { DEFAULT_REPAIR_SCHEDULE, repairFunction, SYNC_FUNCTION } from '../../sanity.blueprint.ts'
+import blueprint, {
+  DEFAULT_REPAIR_SCHEDULE,
+  PLAN_FAN_OUT,
+  ROLE_FAN_OUT,
+  repairFunction,
+  SYNC_FUNCTION,
+} from '../../sanity.blueprint.ts'
 import { readAuth0Config } from '../../src/config.ts'
 import { connectAuth0 } from '../../src/gateways/auth0.ts'
 import { createRepairStore } from '../../src/gateways/repair-state.ts'
@@ -164,11 +170,17 @@ describe('budget and resume', () => {
 })
 
 describe('the schedule is opt-in', () => {
-  it('without ACCESS_SYNC_SCHEDULE the blueprint declares only the document function', () => {
+  it('without ACCESS_SYNC_SCHEDULE the blueprint declares only the document functions', () => {
     expect(repairFunction({})).toBeUndefined()
     expect(repairFunction({ ACCESS_SYNC_SCHEDULE: 'off' })).toBeUndefined()
     if (!process.env.ACCESS_SYNC_SCHEDULE) {
-      expect(blueprint().resources?.map((resource) => resource.name)).toEqual([SYNC_FUNCTION.name])
+      const resources = blueprint().resources ?? []
+      expect(resources.map((resource) => resource.name)).toEqual([
+        SYNC_FUNCTION.name,
+        ROLE_FAN_OUT.name,
+        PLAN_FAN_OUT.name,
+      ])
+      expect(resources.every((resource) => resource.type === 'sanity.function.document')).toBe(true)
     }
   })
 

@@ -1,0 +1,48 @@
+/**
+ * The entry logic shared by the two fan-out functions (functions/fan-out-role, functions/fan-out-plan): wire the
+ * Content Lake and Auth0 gateways to the fan-out shell, log, fail the invocation visibly when something failed.
+ */
+import { randomUUID } from 'node:crypto'
+import process from 'node:process'
+import { createClient } from '@sanity/client'
+import { documentEventHandler } from '@sanity/functions'
+import { readAuth0Config, readFanOutMaxWrites, readSanityClientOptions } from './config.ts'
+import type { FanOutEventData, FanOutKind } from './core/fanout.ts'
+import { type Auth0Connection, connectAuth0 } from './gateways/auth0.ts'
+import { createFanOutStore } from './gateways/fanout.ts'
+import { createPolicyReader } from './gateways/sanity.ts'
+import { describeFanOut, runFanOutEvent } from './sync/fanout.ts'
+
+const SANITY_API_VERSION = '2025-05-01'
+/** Time kept for the status write after the last Auth0 write may start (the function's timeout is 120 s). */
+const LEASE_MARGIN_MS = 25_000
+
+// Module scope survives between invocations of a warm instance, and so does the SDK's cached Auth0 token.
+let auth0: { key: string; connection: Auth0Connection } | undefined
+
+export function fanOutHandler(kind: FanOutKind) {
+  return documentEventHandler<FanOutEventData>(async ({ context, event }) => {
+    const client = createClient({
+      apiVersion: SANITY_API_VERSION,
+      useCdn: false,
+      ...readSanityClientOptions(context.clientOptions),
+    })
+    const config = readAuth0Config(process.env)
+    const maxWrites = readFanOutMaxWrites(process.env)
+    const key = `${config.domain}\n${config.clientId}\n${config.clientSecret}`
+    if (auth0?.key !== key) auth0 = { key, connection: connectAuth0(config) }
+    const deadline = Date.now() + config.budgetSeconds * 1000
+    const report = await runFanOutEvent(
+      kind,
+      event.data,
+      {
+        reconcile: { policies: createPolicyReader(client), organizations: auth0.connection.forInvocation(deadline) },
+        store: createFanOutStore(client),
+        invocationId: randomUUID(),
+      },
+      { deadline, maxWrites, leaseMarginMs: LEASE_MARGIN_MS },
+    )
+    for (const line of describeFanOut(report)) console.log(line)
+    if (report.error) throw report.error
+  })
+}
