@@ -8,7 +8,7 @@
 //   GET|PUT  /users/me/keyvalue[/{keys}]      the Studio's per-user settings, kept in memory
 //   GET      /projects/{id}, /projects/{id}/datasets, /projects/{id}/grants, /projects/{id}/user-applications
 //   GET      /projects/{id}/datasets/{dataset}/acl   dataset grants: the local user may read, create, update, history
-//   GET      /features, /ping, /schedules/{id}/{dataset}
+//   GET      /features, /ping, /schedules/{id}/{dataset}, /intake/telemetry-status (denied)
 //   GET      /data/listen/{dataset}           Server-Sent Events: welcome, then one `mutation` per changed document
 //                                             matching the GROQ filter (mutations, mendoza effects, revisions)
 //   POST     /data/actions/{dataset}          the Actions API: document create, edit, publish, unpublish, delete,
@@ -109,6 +109,8 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
     if (method === 'GET' && path === `${project}/user-applications`) return answer(send, [])
     if (method === 'GET' && path === '/features') return answer(send, [])
     if (method === 'GET' && path === '/ping') return answer(send, { ok: true })
+    // No telemetry leaves this machine.
+    if (method === 'GET' && path === '/intake/telemetry-status') return answer(send, { status: 'denied' })
     if (method === 'GET' && path.startsWith(`/schedules/${lake.projectId}/`)) return answer(send, { schedules: [] })
     if (method === 'GET' && path === dataPath('listen')) return listen(context)
     if (method === 'POST' && path === dataPath('actions')) return actions(context)
