@@ -7,19 +7,21 @@
  *   step, the usual editorial republish: the Content Lake query, a token, one Auth0 read, the status write);
  * - the same I/O with plain fetch: those four requests from a bare process, without SDKs or bundle: what any
  *   handler pays for them on a cold process (TLS set-up, Node's fetch loading, the emulators' answers).
+ * With `--baseline`, also the artifact deploy shipped before the bundle (the source folder with its dependencies
+ * installed by the CLI), imported and invoked the same way.
  * Each figure is the median wall time of a child process from spawn until it reports its work done: a function
  * instance stays up after its first event, so its exit is no part of the cold start. `node -e 0` is timed to its exit.
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { contextFor } from '../../emulators/functions-runtime.ts'
 import { runSanityCli } from '../../emulators/sanity-cli.ts'
-import { SYNC_FUNCTION } from '../../sanity.blueprint.ts'
+import { functionSourceDir, SYNC_FUNCTION } from '../../sanity.blueprint.ts'
 import { buildFunctions, FUNCTION_SIZE_LIMIT, REPO_ROOT } from '../build-functions.ts'
 import { readZip } from '../zip.ts'
 import { type Bench, type BenchReport, kB, median } from './types.ts'
@@ -35,7 +37,7 @@ const fixture = (name: string) =>
 export const coldStart: Bench = {
   id: 'P3',
   title: 'Cold start: the deploy artifact against a bare node start',
-  async run({ runs = DEFAULT_RUNS, log }): Promise<BenchReport> {
+  async run({ runs = DEFAULT_RUNS, baseline, log }): Promise<BenchReport> {
     const scratch = mkdtempSync(join(tmpdir(), 'bench-cold-start-'))
     const auth0 = await startAuth0Emulator({ organizations: fixture('organizations.json') })
     const lake = await startContentLakeEmulator({ documents: fixture('dataset.json') })
@@ -46,14 +48,8 @@ export const coldStart: Bench = {
       })
       if (packed.code !== 0) throw new Error(`sanity functions build failed:\n${packed.output}`)
       const zip = readFileSync(join(scratch, `${SYNC_FUNCTION.name}.zip`))
-      const unpacked = join(scratch, 'unpacked')
-      mkdirSync(unpacked)
-      let unpackedBytes = 0
-      for (const entry of readZip(zip)) {
-        writeFileSync(join(unpacked, entry.name), entry.data())
-        unpackedBytes += entry.size
-      }
-      const artifact = pathToFileURL(join(unpacked, 'index.js')).href
+      const unpackedBytes = unzip(zip, join(scratch, 'unpacked'))
+      const artifact = pathToFileURL(join(scratch, 'unpacked', 'index.js')).href
 
       const policy = fixture('policy-acme.json')
       const event = {
@@ -74,35 +70,53 @@ export const coldStart: Bench = {
         AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
         AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
       }
-      const variants = {
+      const start = (url: string) => [
+        '--input-type=module',
+        '-e',
+        `const { handler } = await import(${JSON.stringify(url)}); await handler(${payload}); ${DONE}`,
+      ]
+      const variants: Record<string, string[]> = {
         bare: ['-e', '0'],
         import: ['--input-type=module', '-e', `await import(${JSON.stringify(artifact)}); ${DONE}`],
-        invocation: [
-          '--input-type=module',
-          '-e',
-          `const { handler } = await import(${JSON.stringify(artifact)}); await handler(${payload}); ${DONE}`,
-        ],
+        invocation: start(artifact),
         fetchOnly: [
           '--input-type=module',
           '-e',
           `${plainFetchScript(lake.clientConfig, auth0.domain, policy)}; ${DONE}`,
         ],
-      } satisfies Record<string, string[]>
-      const times: Record<keyof typeof variants, number[]> = { bare: [], import: [], invocation: [], fetchOnly: [] }
-      log(`P3: ${WARM_UP_RUNS} warm-up and ${runs} measured rounds of 4 child processes`)
+      }
+      const before = baseline ? await packAsDeployDidBefore(join(scratch, 'before'), log) : undefined
+      if (before) {
+        variants.beforeImport = ['--input-type=module', '-e', `await import(${JSON.stringify(before.url)}); ${DONE}`]
+        variants.beforeInvocation = start(before.url)
+      }
+      const times: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
+      const count = Object.keys(variants).length
+      log(`P3: ${WARM_UP_RUNS} warm-up and ${runs} measured rounds of ${count} child processes`)
       for (let round = 0; round < WARM_UP_RUNS + runs; round++) {
-        for (const [name, args] of Object.entries(variants) as Array<[keyof typeof variants, string[]]>) {
+        for (const [name, args] of Object.entries(variants)) {
           const ms = await timeChild(args, env)
-          if (round >= WARM_UP_RUNS) times[name].push(ms)
+          if (round >= WARM_UP_RUNS) times[name]?.push(ms)
         }
       }
-      const bare = median(times.bare)
-      const row = (label: string, name: keyof typeof variants, bytes: string) => {
-        const ms = median(times[name])
-        return { label, values: [bytes, `${ms.toFixed(1)} ms`, `${(ms / bare).toFixed(2)}×`] }
-      }
-      const invocationRatio = median(times.invocation) / bare
-      const ownShare = (median(times.invocation) - median(times.fetchOnly) + bare) / bare
+      const at = (name: string) => median(times[name] ?? [])
+      const bare = at('bare')
+      const row = (label: string, name: string, bytes: string) => ({
+        label,
+        values: [bytes, `${at(name).toFixed(1)} ms`, `${(at(name) / bare).toFixed(2)}×`],
+      })
+      const invocationRatio = at('invocation') / bare
+      const ownShare = (at('invocation') - at('fetchOnly') + bare) / bare
+      const beforeRows = before
+        ? [
+            row(
+              'before: import (source + installed deps)',
+              'beforeImport',
+              `${kB(before.unpackedBytes)} unpacked, ${kB(before.zipBytes)} zip`,
+            ),
+            row('before: import + first invocation', 'beforeInvocation', '4 requests'),
+          ]
+        : []
       return {
         columns: ['bytes', 'median', '× bare'],
         rows: [
@@ -112,12 +126,9 @@ export const coldStart: Bench = {
           row('the same 4 requests, plain fetch', 'fetchOnly', '–'),
           {
             label: 'artifact alone (invocation − plain fetch)',
-            values: [
-              '–',
-              `${(median(times.invocation) - median(times.fetchOnly)).toFixed(1)} ms`,
-              `+${(ownShare - 1).toFixed(2)}×`,
-            ],
+            values: ['–', `${(at('invocation') - at('fetchOnly')).toFixed(1)} ms`, `+${(ownShare - 1).toFixed(2)}×`],
           },
+          ...beforeRows,
         ],
         targets: [
           {
@@ -140,6 +151,47 @@ export const coldStart: Bench = {
       rmSync(scratch, { recursive: true, force: true })
     }
   },
+}
+
+/** Extracts a zip into `dir`; returns the unpacked bytes. */
+function unzip(zip: Buffer, dir: string): number {
+  let bytes = 0
+  for (const entry of readZip(zip)) {
+    if (entry.name.endsWith('/')) continue
+    mkdirSync(dirname(join(dir, entry.name)), { recursive: true })
+    writeFileSync(join(dir, entry.name), entry.data())
+    bytes += entry.size
+  }
+  return bytes
+}
+
+/**
+ * `--baseline`: the function as deploy packed it before the bundle, with the same code (the CLI's `prepareAsset`,
+ * which `sanity functions build` and deploy call): the source folder, transpiled by vite, its dependencies
+ * installed from the npm registry. The CLI leaves that in `functions/<name>/.build/` (gitignored); removed here.
+ */
+async function packAsDeployDidBefore(
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ url: string; unpackedBytes: number; zipBytes: number }> {
+  log('P3 --baseline: packing the source folder as deploy did before (installs from the npm registry)')
+  const packer = join(REPO_ROOT, 'node_modules/@sanity/runtime-cli/dist/utils/functions/prepare-asset.js')
+  const { prepareAsset } = (await import(pathToFileURL(packer).href)) as {
+    prepareAsset(options: { blueprintFileDir: string; resource: object }): Promise<{
+      success: boolean
+      error?: string
+      outputBuffer?: Buffer
+    }>
+  }
+  const resource = { ...SYNC_FUNCTION, src: `./${functionSourceDir(SYNC_FUNCTION)}` }
+  try {
+    const packed = await prepareAsset({ blueprintFileDir: REPO_ROOT, resource })
+    if (!packed.success || !packed.outputBuffer) throw new Error(`packing the source failed: ${packed.error}`)
+    const unpackedBytes = unzip(packed.outputBuffer, dir)
+    return { url: pathToFileURL(join(dir, 'index.js')).href, unpackedBytes, zipBytes: packed.outputBuffer.length }
+  } finally {
+    rmSync(join(REPO_ROOT, functionSourceDir(SYNC_FUNCTION), '.build'), { recursive: true, force: true })
+  }
 }
 
 /** Written by a child when its work is done: a function instance stays up after its first event, so its exit is no part of the cold start. */

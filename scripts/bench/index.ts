@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- P1 P3] [--runs N]`: the performance benchmarks of issue #11, against the emulators, printed
- * side by side. Exits 1 when any target is missed. Not part of `npm test`: it measures, it does not assert timings.
- * A benchmark is a module exporting a `Bench` (types.ts); add it to BENCHES.
+ * `npm run bench [-- P1 P3] [--runs N] [--baseline]`: the performance benchmarks of issue #11, against the
+ * emulators, printed side by side. Exits 1 when any target is missed. Not part of `npm test`: it measures, it does
+ * not assert timings. A benchmark is a module exporting a `Bench` (types.ts); add it to BENCHES.
  */
 import { spawnSync } from 'node:child_process'
 import process from 'node:process'
@@ -27,10 +27,10 @@ if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { runs: { type: 'string' }, baseline: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
 })
 if (values.help) {
-  console.log(`npm run bench [-- ${BENCHES.map((bench) => bench.id).join(' ')}] [--runs N]`)
+  console.log(`npm run bench [-- ${BENCHES.map((bench) => bench.id).join(' ')}] [--runs N] [--baseline]`)
   process.exit(0)
 }
 const runs = values.runs === undefined ? undefined : Number(values.runs)
@@ -53,7 +53,7 @@ const say = (line: string) => process.stderr.write(`${line}\n`)
 
 let missed = 0
 for (const bench of chosen) {
-  const report = await bench.run({ runs, log: say })
+  const report = await bench.run({ runs, baseline: values.baseline === true, log: say })
   consoleLog(`\n${bench.id}. ${bench.title}\n${formatReport(report)}`)
   missed += report.targets.filter((target) => !target.met).length
 }

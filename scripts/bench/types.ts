@@ -12,6 +12,8 @@ export interface Bench {
 export interface BenchOptions {
   /** Repetitions where a bench repeats a measurement (child-process runs); each bench has its own default. */
   readonly runs: number | undefined
+  /** `--baseline`: also measure what deploy shipped before the bundle (P3; installs from the npm registry). */
+  readonly baseline: boolean
   readonly log: (line: string) => void
 }
 
