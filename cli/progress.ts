@@ -39,7 +39,10 @@ export function progressReporter(stream: Stream, options: { apply: boolean; now?
   const describe = (): string => {
     const p = current
     if (!p) return 'reconcile: starting'
-    const parts = [`${p.policies} policies`, `${p.organizations} organizations (${p.pages} pages)`]
+    const parts = [
+      `${p.policies} policies`,
+      `${p.organizations} organizations (${p.pages} page${p.pages === 1 ? '' : 's'})`,
+    ]
     parts.push(options.apply ? `writes ${p.written}/${p.planned}` : `${p.planned} to write`)
     if (p.failed > 0) parts.push(`${p.failed} failed`)
     const eta = etaMs(p)

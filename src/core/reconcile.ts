@@ -70,7 +70,9 @@ export function describePlan(plan: Plan, observed: Metadata): PlanEntry | undefi
     }
   }
   const conflictNote =
-    plan.conflicts.length > 0 ? `; also claimed by ${plan.conflicts.join(', ')}, which lose to the older policy` : ''
+    plan.conflicts.length > 0
+      ? `; also claimed by ${plan.conflicts.join(', ')}, which ${plan.conflicts.length === 1 ? 'loses' : 'lose'} to the older policy`
+      : ''
   if (plan.action === 'none') {
     // No active policy names it and it holds nothing of ours to revoke (or we never wrote it): left alone.
     if (!plan.owner) return undefined
@@ -108,8 +110,9 @@ function grantReason(plan: Extract<Plan, { action: 'write' }>, observed: Metadat
   if (!stamp) return `${policy} grants access; Auth0 holds none of it yet`
   if (owner && stamp.policyId !== owner.policyId)
     return `${policy} owns it now; Auth0 holds policy ${stamp.policyId}'s keys`
-  if (owner && stamp.rev === owner.rev)
-    return `our keys were changed outside Sanity since revision ${owner.rev} was written`
+  if (owner && stamp.rev === owner.rev) {
+    return `Auth0 differs from what revision ${owner.rev} grants now (our keys edited in Auth0, or the plan's entitlements changed)`
+  }
   return `Auth0 holds revision ${stamp.rev ?? '?'} of ${policy}; the published revision is ${owner?.rev ?? '?'}`
 }
 

@@ -90,7 +90,7 @@ describe('drift in our keys', () => {
     const plan = await run(tenant)
     const [entry] = plan.entries
     expect(entry).toMatchObject({ status: 'grant', changes: [{ key: 'plan', from: 'enterprise', to: 'pro' }] })
-    expect(entry?.reason).toMatch(/changed outside Sanity/)
+    expect(entry?.reason).toMatch(/our keys edited in Auth0/)
     await run(tenant, { apply: true })
     expect(tenant.metadata('org_a1')).toEqual({ crm: 'A', ...syncedMetadata('policy-a') })
   })
