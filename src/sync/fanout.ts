@@ -39,6 +39,8 @@ export interface FanOutOptions {
   readonly reserveMs?: number
   /** How long after the deadline the lease still holds (the status write after the last Auth0 write). */
   readonly leaseMarginMs?: number
+  /** The clock the lease is read with (epoch ms); default Date.now. */
+  readonly now?: () => number
 }
 
 export interface FanOutReport {
@@ -78,6 +80,7 @@ export async function runFanOutEvent(
 
 export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: FanOutOptions): Promise<FanOutReport> {
   const { store, invocationId: me } = deps
+  const clock = options.now ?? Date.now
   const base = { kind: event.kind, subjectId: event.subjectId }
   const snapshot = await store.load(event)
   const targets = targetOrganizations(snapshot.policies)
@@ -90,7 +93,7 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
   let claimed: { generation: number; pending: string[] } | undefined
   for (let attempt = 0; attempt < SAVE_ATTEMPTS && !claimed; attempt++) {
     if (attempt > 0) status = await store.status(event.subjectId)
-    const now = Date.now()
+    const now = clock()
     const lease = status?.leaseOwner ? { owner: status.leaseOwner, until: status.leaseUntil ?? 0 } : undefined
     if (heldByOther(lease, me, now)) {
       if (targets.length === 0) return { ...empty(base), outcome: 'deferred', remaining: status?.pending.length ?? 0 }
@@ -219,7 +222,7 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
     const stored = await store.status(event.subjectId)
     if (!stored) break
     remaining = remainingAfterRun(stored, claimed.generation, finished)
-    const now = Date.now()
+    const now = clock()
     const saved = await store.save(event.subjectId, stored._rev, {
       pending: remaining,
       pendingCount: remaining.length,

@@ -10,8 +10,13 @@ import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../em
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import blueprint from '../../sanity.blueprint.ts'
+import { readAuth0Config } from '../../src/config.ts'
 import { fanOutStatusId } from '../../src/core/fanout.ts'
 import { OWNED_KEYS } from '../../src/core/metadata.ts'
+import { connectAuth0 } from '../../src/gateways/auth0.ts'
+import { createFanOutStore } from '../../src/gateways/fanout.ts'
+import { createPolicyReader } from '../../src/gateways/sanity.ts'
+import { runFanOut } from '../../src/sync/fanout.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -225,6 +230,89 @@ describe('a fan-out larger than one invocation', () => {
       invocations: 2,
       written: 2,
       lastRun: { written: 1, remaining: 0 },
+    })
+  })
+})
+
+describe('an invocation that dies before recording what it did', () => {
+  it('loses nothing: the list it claimed stays, and the next run (once its lease ran out) finishes it', async () => {
+    const { lake, runner, writes, metadata } = await start()
+    process.env.FANOUT_MAX_WRITES = '1'
+    // The status write at the end of the run never lands, as if the invocation was killed after its Auth0 write.
+    let dying = true
+    lake.use((context) => {
+      const body = JSON.stringify(context.body ?? '')
+      if (!dying || context.method !== 'POST' || !body.includes('"lastRun"')) return false
+      context.send(503, { error: 'killed' })
+      return true
+    })
+    const written = writes()
+    await createClient(lake.clientConfig)
+      .patch('role-editor')
+      .set({ slug: { _type: 'slug', current: 'author' } })
+      .commit()
+    await runner.settled()
+    const [first, ...others] = runner.invocations.filter((invocation) => invocation.functionName === 'fan-out-role')
+    expect(first?.error).toBeDefined()
+    expect(others).toEqual([])
+    expect(writes() - written).toBe(1)
+    const status = lake.getDocument(fanOutStatusId('role-editor'))
+    expect(status).toMatchObject({ pending: ['org_a1', 'org_a2'], phase: 'running' })
+
+    dying = false
+    const config = readAuth0Config(process.env)
+    const client = createClient(lake.clientConfig)
+    const deadline = Date.now() + 30_000
+    const report = await runFanOut(
+      { kind: 'role', subjectId: 'role-editor', operation: 'update', continuation: true, keys: [] },
+      {
+        reconcile: {
+          policies: createPolicyReader(client),
+          organizations: connectAuth0(config).forInvocation(deadline),
+        },
+        store: createFanOutStore(client),
+        invocationId: 'next-run',
+      },
+      { deadline, now: () => Number(status?.leaseUntil) + 1 },
+    )
+    expect(report).toMatchObject({ outcome: 'done', written: 1, remaining: 0 })
+    expect(['org_a1', 'org_a2'].map((org) => metadata(org)?.role)).toEqual(['author', 'author'])
+    expect(writes() - written).toBe(2)
+    expect(lake.getDocument(fanOutStatusId('role-editor'))).toMatchObject({ pending: [], phase: 'done' })
+  })
+
+  it('while its lease holds, a new edit adds to the list and leaves; nothing runs twice at once', async () => {
+    const { lake } = await start()
+    const client = createClient(lake.clientConfig)
+    await client.create({
+      _id: fanOutStatusId('role-editor'),
+      _type: 'accessFanOutStatus',
+      subjectType: 'role',
+      subjectId: 'role-editor',
+      pending: ['org_x1'],
+      generation: 1,
+      leaseOwner: 'someone-else',
+      leaseUntil: Date.now() + 60_000,
+    })
+    const config = readAuth0Config(process.env)
+    const deadline = Date.now() + 30_000
+    const report = await runFanOut(
+      { kind: 'role', subjectId: 'role-editor', operation: 'update', continuation: false, keys: [] },
+      {
+        reconcile: {
+          policies: createPolicyReader(client),
+          organizations: connectAuth0(config).forInvocation(deadline),
+        },
+        store: createFanOutStore(client),
+        invocationId: 'newcomer',
+      },
+      { deadline },
+    )
+    expect(report).toMatchObject({ outcome: 'deferred', written: 0, remaining: 3 })
+    expect(lake.getDocument(fanOutStatusId('role-editor'))).toMatchObject({
+      pending: ['org_x1', 'org_a1', 'org_a2'],
+      generation: 2,
+      leaseOwner: 'someone-else',
     })
   })
 })
