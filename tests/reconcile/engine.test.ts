@@ -134,23 +134,26 @@ describe('bad input and faults', () => {
     expect(tenant.metadata('org_b2')).toEqual(syncedMetadata('policy-b'))
   })
 
-  it('a 403 or a missing Organization is reported per Organization; the others are still written', async () => {
+  it('a 403, a missing Organization or one that keeps failing is reported; the others are still written', async () => {
     tenant = await startTenant({
-      organizations: [organization('org_a1'), organization('org_b2'), organization('org_c3')],
+      organizations: [organization('org_a1'), organization('org_b2'), organization('org_c3'), organization('org_d4')],
       policies: [
         policy('policy-a', 'org_a1'),
         policy('policy-b', 'org_b2'),
         policy('policy-c', 'org_c3'),
         policy('policy-m', 'org_missing9'),
+        policy('policy-d', 'org_d4'),
       ],
     })
     tenant.auth0.injectFault({ method: 'PATCH', path: '/api/v2/organizations/org_b2', status: 403, times: Infinity })
+    tenant.auth0.injectFault({ method: 'GET', path: '/api/v2/organizations/org_d4', status: 503, times: Infinity })
     const result = await run(tenant, { apply: true })
     const failed = result.entries
       .filter((entry) => entry.status === 'failed')
       .sort((a, b) => String(a.organizationId).localeCompare(String(b.organizationId)))
     expect(failed.map((entry) => [entry.organizationId, entry.code])).toEqual([
       ['org_b2', 'auth0-forbidden'],
+      ['org_d4', 'auth0-unavailable'],
       ['org_missing9', 'organization-not-found'],
     ])
     expect(failed[0]?.reason).toContain('update:organizations')
