@@ -4,7 +4,7 @@
  * what `sanity blueprints deploy` zips and what `sanity functions test` runs: one artifact, and it is the one tested.
  * `buildFunction()` builds in memory, so tests and the bench can compare it with what is on disk.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,7 +38,24 @@ export function functionResources(): Array<BlueprintResource & { src: string }> 
   )
 }
 
-export async function buildFunction(resource: BlueprintResource & { src: string }): Promise<FunctionBundle> {
+/**
+ * The blueprint's functions, and every other `functions/<name>/index.ts`: a function the blueprint declares only
+ * under some setting (the scheduled repair, `ACCESS_SYNC_SCHEDULE`) is built too, whatever the build's environment,
+ * so a deploy with that setting finds its bundle.
+ */
+function functionsToBuild(): Array<{ name: string; src: string }> {
+  const declared = functionResources()
+  const folders = readdirSync(join(REPO_ROOT, 'functions'), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() && existsSync(join(REPO_ROOT, 'functions', entry.name, 'index.ts')) ? [entry.name] : [],
+  )
+  const undeclared = folders.filter((name) => !declared.some((resource) => resource.name === name))
+  return [...declared, ...undeclared.map((name) => ({ name, src: `./${FUNCTION_BUNDLES_DIR}/${name}` }))]
+}
+
+export async function buildFunction(resource: {
+  readonly name: string
+  readonly src: string
+}): Promise<FunctionBundle> {
   const entry = `${functionSourceDir(resource)}/index.ts`
   const result = await build({
     entryPoints: [join(REPO_ROOT, entry)],
@@ -93,7 +110,7 @@ export async function buildFunction(resource: BlueprintResource & { src: string 
  * a rename, so a test or a CLI reading the folder never sees half a file, even while another build runs.
  */
 export async function buildFunctions(): Promise<FunctionBundle[]> {
-  const bundles = await Promise.all(functionResources().map(buildFunction))
+  const bundles = await Promise.all(functionsToBuild().map(buildFunction))
   for (const bundle of bundles) {
     if (Buffer.byteLength(bundle.code) > FUNCTION_SIZE_LIMIT) {
       throw new Error(`${bundle.name}: the bundle is over ${FUNCTION_SIZE_LIMIT} bytes; see README, Performance`)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { DocumentEventHandler } from '@sanity/functions'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
+import { SYNC_FUNCTION } from '../../sanity.blueprint.ts'
 import { buildFunctions } from '../build-functions.ts'
 import { naiveHandler } from './naive-handler.ts'
 import type { Bench, BenchReport } from './types.ts'
@@ -63,8 +64,8 @@ export const editorialTrace: Bench = {
   id: 'P1',
   title: `Editorial trace: ${PUBLISHES} publishes, ${SYNCED_SHARE * 100} % touching synced fields`,
   async run({ log }): Promise<BenchReport> {
-    const [bundle] = await buildFunctions()
-    if (!bundle) throw new Error('the blueprint declares no function')
+    const bundle = (await buildFunctions()).find((built) => built.name === SYNC_FUNCTION.name)
+    if (!bundle) throw new Error(`no bundle for ${SYNC_FUNCTION.name}`)
     const { handler } = (await import(pathToFileURL(join(bundle.dir, 'index.js')).href)) as {
       handler: DocumentEventHandler
     }
