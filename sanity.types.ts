@@ -595,6 +595,24 @@ export type PUBLISHED_PLANS_QUERY_RESULT = Array<{
   title: string | null;
 }>;
 
+// Source: queries.ts
+// Variable: ROLE_USAGE_QUERY
+// Query: {  "policies": count(*[_type == "accessPolicy" && role._ref == $id && !(_id in path("drafts.**")) && !(_id in path("versions.**"))]),  "active": count(*[_type == "accessPolicy" && status == "active" && role._ref == $id && !(_id in path("drafts.**")) && !(_id in path("versions.**"))]),  "organizations": count(array::unique(*[_type == "accessPolicy" && status == "active" && role._ref == $id && defined(auth0OrganizationId) && !(_id in path("drafts.**")) && !(_id in path("versions.**"))].auth0OrganizationId))}
+export type ROLE_USAGE_QUERY_RESULT = {
+  policies: number;
+  active: number;
+  organizations: number;
+};
+
+// Source: queries.ts
+// Variable: PLAN_USAGE_QUERY
+// Query: {  "policies": count(*[_type == "accessPolicy" && coalesce(plan, "free") == $key && !(_id in path("drafts.**")) && !(_id in path("versions.**"))]),  "active": count(*[_type == "accessPolicy" && status == "active" && coalesce(plan, "free") == $key && !(_id in path("drafts.**")) && !(_id in path("versions.**"))]),  "organizations": count(array::unique(*[_type == "accessPolicy" && status == "active" && coalesce(plan, "free") == $key && defined(auth0OrganizationId) && !(_id in path("drafts.**")) && !(_id in path("versions.**"))].auth0OrganizationId))}
+export type PLAN_USAGE_QUERY_RESULT = {
+  policies: number;
+  active: number;
+  organizations: number;
+};
+
 // Query TypeMap
 declare global {
   interface SanityQueries {
@@ -607,6 +625,8 @@ declare global {
     "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICIES_IN_SCOPE_QUERY_RESULT;
     "*[\n  _type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId == $organizationId\n  && _id != $publishedId && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(_createdAt asc, _id asc) { _id, title }": | CONFLICTING_POLICIES_QUERY_RESULT;
     "*[\n  _type == \"plan\" && defined(key.current) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(key.current asc) { \"key\": key.current, title }": | PUBLISHED_PLANS_QUERY_RESULT;
+    "{\n  \"policies\": count(*[_type == \"accessPolicy\" && role._ref == $id && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"active\": count(*[_type == \"accessPolicy\" && status == \"active\" && role._ref == $id && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"organizations\": count(array::unique(*[_type == \"accessPolicy\" && status == \"active\" && role._ref == $id && defined(auth0OrganizationId) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))].auth0OrganizationId))\n}": | ROLE_USAGE_QUERY_RESULT;
+    "{\n  \"policies\": count(*[_type == \"accessPolicy\" && coalesce(plan, \"free\") == $key && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"active\": count(*[_type == \"accessPolicy\" && status == \"active\" && coalesce(plan, \"free\") == $key && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"organizations\": count(array::unique(*[_type == \"accessPolicy\" && status == \"active\" && coalesce(plan, \"free\") == $key && defined(auth0OrganizationId) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))].auth0OrganizationId))\n}": | PLAN_USAGE_QUERY_RESULT;
   }
 }
 // Lets @sanity/client releases that predate the global registry read it too

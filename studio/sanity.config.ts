@@ -1,7 +1,9 @@
 import { defineConfig } from 'sanity'
 import { structureTool } from 'sanity/structure'
+import { FANOUT_STATUS_TYPE } from '../src/core/fanout.ts'
 import { STATUS_TYPE } from '../src/status.ts'
 import { devApiHost, studioEnv } from './env.ts'
+import { fanOutActions } from './fan-out/guard.ts'
 import { schemaTypes } from './schemaTypes/index.ts'
 import { defaultDocumentNode, structure } from './structure.ts'
 import { Auth0SyncBadge } from './sync-status/badge.ts'
@@ -25,8 +27,10 @@ export default defineConfig({
   schema: { types: schemaTypes },
   document: {
     badges: (previous, { schemaType }) => (schemaType === 'accessPolicy' ? [...previous, Auth0SyncBadge] : previous),
-    // Sync statuses are written by the function only: no publish, delete, duplicate or create in the Studio.
-    actions: (previous, { schemaType }) => (schemaType === STATUS_TYPE ? [] : previous),
-    newDocumentOptions: (previous) => previous.filter((item) => item.templateId !== STATUS_TYPE),
+    // Sync and fan-out statuses are written by the functions only: no publish, delete, duplicate or create in the
+    // Studio. A role or plan that published policies use cannot be deleted or unpublished (studio/fan-out/guard.ts).
+    actions: (previous, context) => (context.schemaType === STATUS_TYPE ? [] : fanOutActions(previous, context)),
+    newDocumentOptions: (previous) =>
+      previous.filter((item) => item.templateId !== STATUS_TYPE && item.templateId !== FANOUT_STATUS_TYPE),
   },
 })

@@ -1,8 +1,10 @@
 import type { DefaultDocumentNodeResolver, StructureResolver } from 'sanity/structure'
 import { POLICY_STATUSES } from '../src/core/authoring.ts'
+import { FANOUT_STATUS_TYPE } from '../src/core/fanout.ts'
 import { DEFAULT_PLAN, PLAN_TYPE } from '../src/core/plans.ts'
 import { RECONCILE_STATUS_ID, RECONCILE_STATUS_TYPE } from '../src/reconcile-status.ts'
 import { STATUS_TYPE } from '../src/status.ts'
+import { FanOutPane } from './fan-out/FanOutPane.tsx'
 import { SyncStatusPane } from './sync-status/SyncStatusPane.tsx'
 
 const POLICY = 'accessPolicy'
@@ -73,6 +75,7 @@ export const structure: StructureResolver = (S) =>
       S.documentTypeListItem('role').title('Roles'),
       S.divider(),
       S.documentTypeListItem(STATUS_TYPE).title('Auth0 sync status (read-only)'),
+      S.documentTypeListItem(FANOUT_STATUS_TYPE).title('Auth0 fan-out status (read-only)'),
       S.listItem()
         .id('scheduled-repair')
         .title('Auth0 scheduled repair (read-only)')
@@ -80,8 +83,16 @@ export const structure: StructureResolver = (S) =>
         .child(S.document().schemaType(RECONCILE_STATUS_TYPE).documentId(RECONCILE_STATUS_ID)),
     ])
 
-/** Every policy gets a second tab next to the form: what the last sync did and what Auth0 holds. */
-export const defaultDocumentNode: DefaultDocumentNodeResolver = (S, { schemaType }) =>
-  schemaType === POLICY
-    ? S.document().views([S.view.form(), S.view.component(SyncStatusPane).id('auth0-sync').title('Auth0 sync')])
-    : S.document()
+/**
+ * Every policy gets a second tab next to the form: what the last sync did and what Auth0 holds. Every role and plan
+ * one too: the policies and organizations it feeds, and its fan-out status.
+ */
+export const defaultDocumentNode: DefaultDocumentNodeResolver = (S, { schemaType }) => {
+  if (schemaType === POLICY) {
+    return S.document().views([S.view.form(), S.view.component(SyncStatusPane).id('auth0-sync').title('Auth0 sync')])
+  }
+  if (schemaType === 'role' || schemaType === PLAN_TYPE) {
+    return S.document().views([S.view.form(), S.view.component(FanOutPane).id('auth0-fan-out').title('Auth0 fan-out')])
+  }
+  return S.document()
+}

@@ -7,9 +7,11 @@ import { createSchema, type DocumentActionComponent, type DocumentBadgeComponent
 import { createStructureBuilder, type StructureBuilder } from 'sanity/structure'
 import { describe, expect, it } from 'vitest'
 import { POLICY_STATUSES } from '../../src/core/authoring.ts'
+import { FANOUT_STATUS_TYPE } from '../../src/core/fanout.ts'
 import { RECONCILE_STATUS_ID, RECONCILE_STATUS_TYPE } from '../../src/reconcile-status.ts'
 import { STATUS_TYPE } from '../../src/status.ts'
 import { DEFAULT_DATASET, DEFAULT_PROJECT_ID, studioEnv } from '../../studio/env.ts'
+import { FanOutPane } from '../../studio/fan-out/FanOutPane.tsx'
 import config from '../../studio/sanity.config.ts'
 import { schemaTypes } from '../../studio/schemaTypes/index.ts'
 import { defaultDocumentNode, structure } from '../../studio/structure.ts'
@@ -39,6 +41,24 @@ describe('sanity.config.ts', () => {
     const options = [{ templateId: 'accessPolicy' }, { templateId: STATUS_TYPE }, { templateId: 'role' }]
     expect(document.newDocumentOptions(options, {})).toEqual([{ templateId: 'accessPolicy' }, { templateId: 'role' }])
     expect((schema.get(STATUS_TYPE) as { readOnly?: unknown }).readOnly).toBe(true)
+  })
+
+  it('fan-out statuses are read-only too; a role or plan has its delete and unpublish guarded, nothing else', () => {
+    expect(document.actions([existingAction], { schemaType: FANOUT_STATUS_TYPE })).toEqual([])
+    expect((schema.get(FANOUT_STATUS_TYPE) as { readOnly?: unknown }).readOnly).toBe(true)
+    const action = (name: string) => Object.assign((() => null) as unknown as DocumentActionComponent, { action: name })
+    const [publish, del, unpublish] = [action('publish'), action('delete'), action('unpublish')]
+    for (const schemaType of ['role', 'plan']) {
+      const actions = document.actions([publish, del, unpublish], { schemaType })
+      expect(actions[0]).toBe(publish)
+      expect(actions.slice(1).map((guarded) => [guarded === del || guarded === unpublish, guarded.action])).toEqual([
+        [false, 'delete'],
+        [false, 'unpublish'],
+      ])
+    }
+    expect(document.actions([del], { schemaType: 'accessPolicy' })).toEqual([del])
+    const options = [{ templateId: 'plan' }, { templateId: FANOUT_STATUS_TYPE }]
+    expect(document.newDocumentOptions(options, {})).toEqual([{ templateId: 'plan' }])
   })
 
   it('project and dataset come from SANITY_STUDIO_PROJECT_ID / SANITY_STUDIO_DATASET, with local defaults', () => {
@@ -78,6 +98,7 @@ describe('desk structure', () => {
       'Roles',
       '---',
       'Auth0 sync status (read-only)',
+      'Auth0 fan-out status (read-only)',
       'Auth0 scheduled repair (read-only)',
     ])
   })
@@ -120,5 +141,17 @@ describe('desk structure', () => {
       ['auth0-sync', 'Auth0 sync'],
     ])
     expect(views[1]?.component).toBe(SyncStatusPane)
+  })
+
+  it.each(['role', 'plan'])('opens a %s with the form and the "Auth0 fan-out" view', (schemaType) => {
+    const node = defaultDocumentNode(S as StructureBuilder, { schemaType } as never) as {
+      getViews: () => { serialize: (options: object) => { id: string; title: string; component?: unknown } }[]
+    }
+    const views = node.getViews().map((view) => view.serialize({ path: [], index: 0 }))
+    expect(views.map((view) => [view.id, view.title])).toEqual([
+      ['editor', 'Editor'],
+      ['auth0-fan-out', 'Auth0 fan-out'],
+    ])
+    expect(views[1]?.component).toBe(FanOutPane)
   })
 })
