@@ -29,8 +29,22 @@ const policy = fixture('policy-acme.json')
 const ORG = policy.auth0OrganizationId as string
 
 const bed = await startLocalStack({
-  documents: dataset.filter((doc) => doc._type === 'role'),
+  documents: dataset.filter((doc) => doc._type === 'role' || doc._type === 'plan'),
   auth0: { organizations: fixture('organizations.json') },
+})
+// The plan's fan-out function runs next to the policy's, on the same changes, as the runtime would.
+const { createFunctionsRuntime } = await import('../emulators/functions-runtime.ts')
+const { PLAN_FAN_OUT } = await import('../sanity.blueprint.ts')
+const { handler: planFanOut } = await import('../functions/fan-out-plan/index.ts')
+const planFunction = createFunctionsRuntime({
+  fn: PLAN_FAN_OUT,
+  handler: planFanOut,
+  clientOptions: bed.lake.clientConfig,
+  dataset: () => bed.lake.documents(),
+})
+const planChanges: Parameters<Parameters<typeof bed.lake.onMutation>[0]>[0][] = []
+bed.lake.onMutation((change) => {
+  planChanges.push(change)
 })
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[22m` : text)
 const step = (n: number, text: string) => console.log(`\n${bold(`${n}. ${text}`)}`)
@@ -60,7 +74,14 @@ async function indentFunctionLogs<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 async function runFunction() {
-  const invocations = await indentFunctionLogs(() => bed.deliver())
+  const invocations = await indentFunctionLogs(async () => {
+    const delivered = await bed.deliver()
+    for (const change of planChanges.splice(0)) {
+      const invocation = await planFunction.deliver(change)
+      if (invocation) delivered.push(invocation)
+    }
+    return delivered
+  })
   if (invocations.length === 0) console.log('   function: not triggered (filtered out, as in production)')
   for (const invocation of invocations) {
     if (invocation.error) throw invocation.error
@@ -98,7 +119,15 @@ try {
   await runFunction()
   console.log(`   Auth0 writes for this publish: ${bed.auth0.count({ method: 'PATCH' }) - writesBefore}`)
 
-  step(5, 'The editor archives the policy (status → "archived"): access is revoked')
+  step(5, 'An ops user adds "scim" to the Pro plan\'s entitlements: every organization on Pro is re-synced')
+  await bed.sanity
+    .patch('plan-pro')
+    .set({ entitlements: ['sso', 'audit-log', 'scim'] })
+    .commit()
+  await runFunction()
+  showMetadata('after the plan edit')
+
+  step(6, 'The editor archives the policy (status → "archived"): access is revoked')
   await bed.sanity.patch(policy._id).set({ status: 'archived' }).commit()
   await runFunction()
   showMetadata('after revoke')
@@ -106,7 +135,7 @@ try {
 
   const count = (filter: Parameters<typeof bed.auth0.count>[0]) => bed.auth0.count(filter)
   console.log(
-    `\nAuth0 requests in total: ${count({ path: '/oauth/token' })} token, ${count({ method: 'GET' })} reads, ${count({ method: 'PATCH' })} writes over ${bed.invocations.length} invocations.`,
+    `\nAuth0 requests in total: ${count({ path: '/oauth/token' })} token, ${count({ method: 'GET' })} reads, ${count({ method: 'PATCH' })} writes over ${bed.invocations.length + planFunction.invocations.length} invocations.`,
   )
   console.log('Deploy for real: see "Deploy" in README.md.')
 } finally {
@@ -114,4 +143,4 @@ try {
 }
 
 // Second act: the Action, a login and the example app (scripts/demo-app.ts).
-await (await import('./demo-app.ts')).runAppAct(6)
+await (await import('./demo-app.ts')).runAppAct(7)
