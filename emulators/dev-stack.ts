@@ -29,8 +29,8 @@ export interface DevStackOptions {
   readonly studioApiPort?: number
   /** Start `sanity dev` (default true). */
   readonly studio?: boolean
-  /** Where `sanity dev` writes the extracted schema and types (SANITY_TYPEGEN_OUT_DIR, relative to studio/). */
-  readonly typegenOutDir?: string
+  /** Whether `sanity dev` extracts the schema and regenerates the types as you edit (default true). */
+  readonly typegen?: boolean
   /** Every line `sanity dev` prints, and every function invocation. */
   readonly log?: (line: string) => void
 }
@@ -82,7 +82,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   if (options.studio !== false) {
     const port = options.studioPort ?? 3333
     try {
-      studio = startStudio(port, studioApi.apiHost, options.typegenOutDir, log)
+      studio = startStudio(port, studioApi.apiHost, options.typegen ?? true, log)
       studioUrl = await waitForStudio(studio, `http://localhost:${port}`)
     } catch (error) {
       await close()
@@ -98,7 +98,7 @@ function describeInvocation(invocation: RunnerInvocation): string {
   return `function ${functionName}: ${change.id} → ${outcome} (${ms} ms)`
 }
 
-function startStudio(port: number, apiHost: string, typegenOutDir: string | undefined, log: (line: string) => void) {
+function startStudio(port: number, apiHost: string, typegen: boolean, log: (line: string) => void) {
   const child = spawn(process.execPath, [`${root}node_modules/@sanity/cli/bin/run.js`, 'dev', '--port', String(port)], {
     cwd: `${root}studio`,
     // Its own process group, so stopping it also stops whatever Vite started.
@@ -109,7 +109,7 @@ function startStudio(port: number, apiHost: string, typegenOutDir: string | unde
       SANITY_STUDIO_API_HOST: apiHost,
       SANITY_STUDIO_PROJECT_ID: DEV_PROJECT_ID,
       SANITY_STUDIO_DATASET: DEV_DATASET,
-      ...(typegenOutDir ? { SANITY_TYPEGEN_OUT_DIR: typegenOutDir } : {}),
+      ...(typegen ? {} : { SANITY_TYPEGEN: 'off' }),
       DO_NOT_TRACK: '1',
       NO_UPDATE_NOTIFIER: '1',
       FORCE_COLOR: '0',
