@@ -56,7 +56,12 @@ async function run(): Promise<void> {
     log: (line) => console.log(`  ${line}`),
   })
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  const policies = stack.lake.documents().filter((doc) => doc._type === 'accessPolicy' && !doc._id.includes('.'))
+  // What the fixtures put in, by type (published documents; drafts counted apart).
+  const seeded = new Map<string, number>()
+  for (const doc of stack.lake.documents()) {
+    const key = doc._id.startsWith('drafts.') ? 'draft' : doc._type
+    seeded.set(key, (seeded.get(key) ?? 0) + 1)
+  }
   console.log(`
 Ready in ${seconds} s. No credentials needed; everything runs on this machine.
   Studio:                  ${stack.studioUrl}
@@ -71,7 +76,7 @@ Ready in ${seconds} s. No credentials needed; everything runs on this machine.
       ? `\n  Not triggered here:      ${stack.runner.otherFunctions.map((fn) => `${fn.name} (${fn.type})`).join(', ')}`
       : ''
   }
-  Seeded:                  ${policies.length} published polic${policies.length === 1 ? 'y' : 'ies'}, the roles, a draft
+  Documents:               ${[...seeded].map(([type, count]) => `${count} ${type}`).join(', ')}
 
 Open the Studio, edit a policy and publish it: the badge turns "synced" and the "Auth0 sync" tab shows the
 Organization's metadata. Press Ctrl-C to stop.
