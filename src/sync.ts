@@ -115,12 +115,20 @@ async function reconcileUntilStable(
   const results = new Map<OrganizationId, OrganizationResult>()
   let pending = organizationIds
   let claimants = state.claimants
+  // The claimants each Organization was last planned from: a plan revised after a rate-limit wait used newer ones.
+  const basis = new Map<OrganizationId, readonly PolicySource[]>()
   let rounds = 0
   for (;;) {
     rounds++
     const wrote: OrganizationId[] = []
     for (const organizationId of pending) {
-      const result = await reconcileOrganization(organizationId, claimants, deps.organizations)
+      basis.set(organizationId, claimants)
+      const refresh = async () => {
+        const reloaded = (await deps.policies.load(policyId, [organizationId])).claimants
+        basis.set(organizationId, reloaded)
+        return reloaded
+      }
+      const result = await reconcileOrganization(organizationId, claimants, deps.organizations, refresh)
       // A re-check that finds nothing to change must not hide the write this invocation made.
       if (result.outcome !== 'unchanged' || !results.has(organizationId)) results.set(organizationId, result)
       if (result.outcome === 'granted' || result.outcome === 'revoked') wrote.push(organizationId)
@@ -128,7 +136,9 @@ async function reconcileUntilStable(
     if (wrote.length === 0 || rounds > (deps.verifyRounds ?? DEFAULT_VERIFY_ROUNDS)) break
     const fresh = await deps.policies.load(policyId, wrote).catch(() => undefined)
     if (!fresh) break
-    pending = wrote.filter((id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(claimants, id))
+    pending = wrote.filter(
+      (id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(basis.get(id) ?? claimants, id),
+    )
     claimants = fresh.claimants
     if (pending.length === 0) break
     notes.push(`policies changed while ${pending.join(', ')} was being written: synced again`)
@@ -145,23 +155,49 @@ function claimantsSignature(claimants: readonly PolicySource[], organizationId: 
     .join(',')
 }
 
-/** Brings one Organization in line with the Content Lake: one read, at most one write. */
+/**
+ * Brings one Organization in line with the Content Lake: one read, at most one write. With `refresh` (the
+ * claimants as the Content Lake holds them now), a plan made before a rate-limit wait is made again after it,
+ * from fresh claimants and a fresh read: during a burst, the invocations queued on Auth0's write limit for one
+ * Organization then write its latest state once, and the others find nothing left to write.
+ */
 export async function reconcileOrganization(
   organizationId: OrganizationId,
   claimants: readonly PolicySource[],
   organizations: OrganizationsGateway,
+  refresh?: () => Promise<readonly PolicySource[]>,
 ): Promise<OrganizationResult> {
   try {
-    const observed = await organizations.readMetadata(organizationId)
-    const plan = planOrganization({ organizationId, claimants, observed })
-    if (plan.action === 'reject') {
-      const who = plan.policyId ? `policy ${plan.policyId}` : 'a policy'
-      const message = `Organization ${organizationId} was not updated (${who}): ${formatIssues(plan.issues)}`
-      return { organizationId, outcome: 'failed', error: new SyncError(plan.reason, message, { organizationId }) }
+    let readWaited = false
+    const onRateLimited = () => {
+      readWaited = true
     }
-    if (plan.action === 'none') return { organizationId, outcome: 'unchanged', plan, metadata: observed }
-    await organizations.replaceMetadata(organizationId, plan.metadata)
-    return { organizationId, outcome: plan.change === 'grant' ? 'granted' : 'revoked', plan, metadata: plan.metadata }
+    let observed = await organizations.readMetadata(organizationId, refresh && { onRateLimited })
+    const current = readWaited && refresh ? await refresh() : claimants
+    let plan = planOrganization({ organizationId, claimants: current, observed })
+    if (plan.action === 'write') {
+      const revise = async (): Promise<Metadata | undefined> => {
+        const fresh = await (refresh as () => Promise<readonly PolicySource[]>)()
+        observed = await organizations.readMetadata(organizationId)
+        plan = planOrganization({ organizationId, claimants: fresh, observed })
+        return plan.action === 'write' ? plan.metadata : undefined
+      }
+      await organizations.replaceMetadata(organizationId, plan.metadata, refresh && { revise })
+    }
+    // A plan revised after a wait can have become a rejection (the policy turned invalid) or nothing to do.
+    const final = plan as Plan
+    if (final.action === 'reject') {
+      const who = final.policyId ? `policy ${final.policyId}` : 'a policy'
+      const message = `Organization ${organizationId} was not updated (${who}): ${formatIssues(final.issues)}`
+      return { organizationId, outcome: 'failed', error: new SyncError(final.reason, message, { organizationId }) }
+    }
+    if (final.action === 'none') return { organizationId, outcome: 'unchanged', plan: final, metadata: observed }
+    return {
+      organizationId,
+      outcome: final.change === 'grant' ? 'granted' : 'revoked',
+      plan: final,
+      metadata: final.metadata,
+    }
   } catch (error) {
     const failure = asSyncError(error)
     // A deleted Organization holds nothing to revoke; only granting to one is an error.

@@ -13,9 +13,22 @@ import { SyncError } from '../core/errors.ts'
 import { type Decision, decideRetry, type Failure, isTransient, waitHintMs } from '../core/retry.ts'
 
 export interface OrganizationsGateway {
-  readMetadata(organizationId: OrganizationId): Promise<Metadata>
+  readMetadata(organizationId: OrganizationId, options?: ReadOptions): Promise<Metadata>
   /** Replaces the Organization's whole metadata map (Auth0 has no merge for Organizations). */
-  replaceMetadata(organizationId: OrganizationId, metadata: Metadata): Promise<void>
+  replaceMetadata(organizationId: OrganizationId, metadata: Metadata, options?: WriteOptions): Promise<void>
+}
+
+export interface ReadOptions {
+  /** Told when Auth0 rate-limited the read and it was sent again after the wait: what was loaded before is older. */
+  readonly onRateLimited?: () => void
+}
+
+export interface WriteOptions {
+  /**
+   * Called after waiting out a rate limit, before the write is sent again: returns what to write now, or
+   * undefined to withdraw the write. During a burst the state planned before the wait may be stale by then.
+   */
+  readonly revise?: () => Promise<Metadata | undefined>
 }
 
 /** One Organization as the list endpoint returns it: enough to plan without a GET. */
@@ -84,6 +97,8 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
     deadline: number,
     send: (client: Management, timeoutInSeconds: number) => Promise<T>,
     observer?: RetryObserver,
+    /** After a 429 wait, before the next attempt; false: send nothing more (throws Withdrawn). */
+    afterRateLimit?: () => Promise<boolean>,
   ): Promise<T> {
     const started = Date.now()
     let tokenRefreshed = false
@@ -110,6 +125,7 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
         const status = failure.kind === 'status' ? failure.status : undefined
         observer?.({ operation, organizationId, status, delayMs: decision.delayMs })
         await sleep(decision.delayMs)
+        if (status === 429 && afterRateLimit && !(await afterRateLimit())) throw new Withdrawn()
       }
     }
   }
@@ -117,29 +133,48 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
   return {
     forInvocation(deadline, observer) {
       return {
-        async readMetadata(organizationId) {
+        async readMetadata(organizationId, options) {
+          const onRateLimited = options?.onRateLimited
           const organization = await call(
             'read',
             organizationId,
             deadline,
             (client, timeoutInSeconds) => client.organizations.get(organizationId, { timeoutInSeconds, maxRetries: 0 }),
             observer,
+            onRateLimited &&
+              (async () => {
+                onRateLimited()
+                return true
+              }),
           )
           return stringMetadata(organization.metadata ?? {}, organizationId)
         },
-        async replaceMetadata(organizationId, metadata) {
-          await call(
-            'update',
-            organizationId,
-            deadline,
-            (client, timeoutInSeconds) =>
-              client.organizations.update(
-                organizationId,
-                { metadata: { ...metadata } },
-                { timeoutInSeconds, maxRetries: 0 },
-              ),
-            observer,
-          )
+        async replaceMetadata(organizationId, metadata, options) {
+          let current = metadata
+          const revise = options?.revise
+          try {
+            await call(
+              'update',
+              organizationId,
+              deadline,
+              (client, timeoutInSeconds) =>
+                client.organizations.update(
+                  organizationId,
+                  { metadata: { ...current } },
+                  { timeoutInSeconds, maxRetries: 0 },
+                ),
+              observer,
+              revise &&
+                (async () => {
+                  const revised = await revise()
+                  if (revised === undefined) return false
+                  current = revised
+                  return true
+                }),
+            )
+          } catch (error) {
+            if (!(error instanceof Withdrawn)) throw error
+          }
         },
         async *pages(start) {
           let from = start
@@ -171,6 +206,8 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
 }
 
 class OutOfTime extends Error {}
+/** A write its caller withdrew after a rate-limit wait: there was nothing left to write. */
+class Withdrawn extends Error {}
 
 /** No attempt starts with less time than this left before the deadline. */
 export const MIN_ATTEMPT_MS = 1_000
