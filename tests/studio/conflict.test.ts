@@ -10,7 +10,7 @@ import type { OrganizationId } from '../../src/core/auth0-rules.ts'
 import { conflictIssue } from '../../src/core/authoring.ts'
 import { rankClaimants } from '../../src/core/planner.ts'
 import { CONFLICTING_POLICIES_QUERY } from '../../studio/queries.ts'
-import { policyDocument, roleDocuments } from '../support/policies.ts'
+import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 import { studioErrors } from './support.ts'
 
 const ORG = 'org_acme123'
@@ -72,7 +72,8 @@ describe('the Studio blocks publishing a second active policy for an organizatio
   let lake: ContentLakeEmulator
   let client: SanityClient
   beforeAll(async () => {
-    lake = await startContentLakeEmulator({ documents: [...roleDocuments(), acme] })
+    // Roles and plans for the reference and plan checks: only the conflict is under test here.
+    lake = await startContentLakeEmulator({ documents: [...roleDocuments(), ...planDocuments(), acme] })
     client = createClient({ ...lake.clientConfig })
   })
   afterAll(async () => {
