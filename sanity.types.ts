@@ -613,6 +613,14 @@ export type PLAN_USAGE_QUERY_RESULT = {
   organizations: number;
 };
 
+// Source: queries.ts
+// Variable: PLAN_KEY_IN_USE_QUERY
+// Query: *[_type == "plan" && _id == $id][0]{  "key": key.current,  "policies": count(*[_type == "accessPolicy" && coalesce(plan, "free") == ^.key.current && !(_id in path("drafts.**")) && !(_id in path("versions.**"))])}
+export type PLAN_KEY_IN_USE_QUERY_RESULT = {
+  key: string | null;
+  policies: number;
+} | null;
+
 // Query TypeMap
 declare global {
   interface SanityQueries {
@@ -627,6 +635,7 @@ declare global {
     "*[\n  _type == \"plan\" && defined(key.current) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(key.current asc) { \"key\": key.current, title }": | PUBLISHED_PLANS_QUERY_RESULT;
     "{\n  \"policies\": count(*[_type == \"accessPolicy\" && role._ref == $id && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"active\": count(*[_type == \"accessPolicy\" && status == \"active\" && role._ref == $id && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"organizations\": count(array::unique(*[_type == \"accessPolicy\" && status == \"active\" && role._ref == $id && defined(auth0OrganizationId) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))].auth0OrganizationId))\n}": | ROLE_USAGE_QUERY_RESULT;
     "{\n  \"policies\": count(*[_type == \"accessPolicy\" && coalesce(plan, \"free\") == $key && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"active\": count(*[_type == \"accessPolicy\" && status == \"active\" && coalesce(plan, \"free\") == $key && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))]),\n  \"organizations\": count(array::unique(*[_type == \"accessPolicy\" && status == \"active\" && coalesce(plan, \"free\") == $key && defined(auth0OrganizationId) && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))].auth0OrganizationId))\n}": | PLAN_USAGE_QUERY_RESULT;
+    "*[_type == \"plan\" && _id == $id][0]{\n  \"key\": key.current,\n  \"policies\": count(*[_type == \"accessPolicy\" && coalesce(plan, \"free\") == ^.key.current && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))])\n}": | PLAN_KEY_IN_USE_QUERY_RESULT;
   }
 }
 // Lets @sanity/client releases that predate the global registry read it too

@@ -31,3 +31,9 @@ export const PLAN_USAGE_QUERY = defineQuery(`{
   "active": count(*[_type == "accessPolicy" && status == "active" && coalesce(plan, "free") == $key && !(_id in path("drafts.**")) && !(_id in path("versions.**"))]),
   "organizations": count(array::unique(*[_type == "accessPolicy" && status == "active" && coalesce(plan, "free") == $key && defined(auth0OrganizationId) && !(_id in path("drafts.**")) && !(_id in path("versions.**"))].auth0OrganizationId))
 }`)
+
+/** A published plan's key and how many published policies use it: a key change would orphan them. */
+export const PLAN_KEY_IN_USE_QUERY = defineQuery(`*[_type == "plan" && _id == $id][0]{
+  "key": key.current,
+  "policies": count(*[_type == "accessPolicy" && coalesce(plan, "free") == ^.key.current && !(_id in path("drafts.**")) && !(_id in path("versions.**"))])
+}`)

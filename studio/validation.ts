@@ -13,9 +13,9 @@ import {
   roleSlugIssues,
   studioIssues,
 } from '../src/core/authoring.ts'
-import { entitlementsIssues, type PlanOption, planKeyIssues } from '../src/core/plans.ts'
+import { entitlementsIssues, keyChangeProblem, type PlanOption, planKeyIssues } from '../src/core/plans.ts'
 import { ACTIVE_STATUS } from '../src/core/policy.ts'
-import { CONFLICTING_POLICIES_QUERY, PUBLISHED_PLANS_QUERY } from './queries.ts'
+import { CONFLICTING_POLICIES_QUERY, PLAN_KEY_IN_USE_QUERY, PUBLISHED_PLANS_QUERY } from './queries.ts'
 
 export const VALIDATION_API_VERSION = '2025-05-01'
 
@@ -66,9 +66,16 @@ export const organizationRule: CustomValidator<unknown> = async (value, context)
   return conflict ? conflict.message : true
 }
 
-export const planKeyRule: CustomValidator<{ current?: unknown } | undefined> = (value) => {
+/** The function's rules for `plan`, then: a published plan's key cannot change while published policies use it. */
+export const planKeyRule: CustomValidator<{ current?: unknown } | undefined> = async (value, context) => {
   if (value?.current === undefined) return true
-  return toResult(planKeyIssues(value.current).map(({ message }) => ({ message })))
+  const issues = planKeyIssues(value.current)
+  if (issues.length > 0) return toResult(issues.map(({ message }) => ({ message })))
+  const id = typeof context.document?._id === 'string' ? publishedId(context.document._id) : ''
+  const published = await context
+    .getClient({ apiVersion: VALIDATION_API_VERSION })
+    .fetch(PLAN_KEY_IN_USE_QUERY, { id }, { perspective: 'published', tag: 'access-plan-key' })
+  return keyChangeProblem(published?.key ?? null, value.current, published?.policies ?? 0) ?? true
 }
 
 /** The function's rules for the entitlements (as Auth0 gets them) plus short keys and no duplicates. */

@@ -100,3 +100,13 @@ export function planProblem(plan: unknown, plans: readonly PlanOption[]): string
   const what = typeof plan === 'string' ? `"${preview(plan)}"` : 'this'
   return `${what} is not the key of a published plan: ${pick}`
 }
+
+/**
+ * A plan's key is how policies name it: changing the key of a published plan that policies use would leave them on
+ * a key no plan has (no entitlements). The Studio refuses it; move the policies first, or create a new plan.
+ */
+export function keyChangeProblem(publishedKey: string | null, key: unknown, policies: number): string | undefined {
+  if (!publishedKey || key === publishedKey || policies === 0) return undefined
+  const used = policies === 1 ? '1 published policy uses' : `${policies} published policies use`
+  return `${used} the key "${preview(publishedKey)}": changing it would leave them on a key no plan has (no entitlements). Move them to another plan first, or create a new plan`
+}

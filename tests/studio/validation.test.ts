@@ -11,7 +11,7 @@ import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulat
 import { organizationIdProblem } from '../../src/core/auth0-rules.ts'
 import { contentTagsBudget, POLICY_STATUSES, roleSlugIssues, studioIssues } from '../../src/core/authoring.ts'
 import { DEFAULT_PLAN, encodeContentTags } from '../../src/core/metadata.ts'
-import { entitlementsIssues, planKeyIssues, planProblem } from '../../src/core/plans.ts'
+import { entitlementsIssues, keyChangeProblem, planKeyIssues, planProblem } from '../../src/core/plans.ts'
 import { ACTIVE_STATUS, type Issue, type PolicySource, parsePolicy } from '../../src/core/policy.ts'
 import { planDocuments, policyDocument, policySource, roleDocuments } from '../support/policies.ts'
 import { studioErrors, studioSchema } from './support.ts'
@@ -22,7 +22,9 @@ beforeAll(async () => {
   // Roles for the reference checks, plans for the plan picker; no other policy, so no conflicts here (see
   // conflict.test.ts). A draft plan offers nothing: only published plans count.
   const draftPlan = { _id: 'drafts.plan-gold', _type: 'plan', title: 'Gold', key: { _type: 'slug', current: 'gold' } }
-  lake = await startContentLakeEmulator({ documents: [...roleDocuments(), ...planDocuments(), draftPlan] })
+  // A paused policy on "team": it blocks a change of team's key, and conflicts with nothing.
+  const onTeam = { _id: 'policy-team', _type: 'accessPolicy', title: 'On team', plan: 'team', status: 'paused' }
+  lake = await startContentLakeEmulator({ documents: [...roleDocuments(), ...planDocuments(), draftPlan, onTeam] })
   client = createClient({ ...lake.clientConfig })
 })
 afterAll(async () => {
@@ -206,6 +208,19 @@ describe('plan documents', () => {
     expect(await studioErrors(plan({ key: { _type: 'slug', current: 'pro' } }), client)).toEqual([
       { field: 'key', message: 'Slug is already in use' },
     ])
+  })
+
+  it('a published plan’s key cannot change while published policies use it; one nobody uses can', async () => {
+    const team = planDocuments().find((doc) => doc._id === 'plan-team') as Record<string, unknown>
+    const renamed = { ...team, _id: 'drafts.plan-team', key: { _type: 'slug', current: 'teams' } }
+    expect(await studioErrors(renamed, client)).toEqual([
+      { field: 'key', message: keyChangeProblem('team', 'teams', 1) },
+    ])
+    expect(keyChangeProblem('team', 'teams', 1)).toMatch(/^1 published policy uses the key "team": changing it/)
+    expect(await studioErrors({ ...team, _id: 'drafts.plan-team', title: 'Teams' }, client)).toEqual([])
+    const enterprise = planDocuments().find((doc) => doc._id === 'plan-enterprise') as Record<string, unknown>
+    const unused = { ...enterprise, _id: 'drafts.plan-enterprise', key: { _type: 'slug', current: 'corporate' } }
+    expect(await studioErrors(unused, client)).toEqual([])
   })
 
   it('the key follows the function’s rules for `plan`', async () => {
