@@ -299,7 +299,7 @@ function describeCost(cost: Cost | undefined): string {
 }
 
 /** A small seeded PRNG, so the trace is the same on every run and for both handlers. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0

@@ -7,13 +7,14 @@ import { spawnSync } from 'node:child_process'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { ensureTestCertificate } from '../../emulators/tls.ts'
+import { burstBench } from './burst.ts'
 import { coldStart } from './cold-start.ts'
 import { editorialTrace } from './editorial-trace.ts'
 import { reconcileBench } from './reconcile.ts'
 import type { Bench, BenchReport } from './types.ts'
 
-/** In issue order. P2 (burst) plugs in here too; P4 is the reconcile at scale (also `npm run bench:reconcile`). */
-export const BENCHES: readonly Bench[] = [editorialTrace, coldStart, reconcileBench]
+/** In issue order. P4 is the reconcile at scale (also `npm run bench:reconcile`). */
+export const BENCHES: readonly Bench[] = [editorialTrace, burstBench, coldStart, reconcileBench]
 
 const { certPath } = await ensureTestCertificate()
 if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
