@@ -480,6 +480,14 @@ export type PLAN_FANOUT_QUERY_RESULT = {
   } | null;
 };
 
+// Source: ../src/gateways/fanout.ts
+// Variable: STALLED_FANOUTS_QUERY
+// Query: *[_type == "accessFanOutStatus" && count(pending) > 0 && coalesce(leaseUntil, 0) < $now] | order(_updatedAt asc) [0...20]{ subjectId, subjectType }
+export type STALLED_FANOUTS_QUERY_RESULT = Array<{
+  subjectId: string | null;
+  subjectType: "plan" | "role" | null;
+}>;
+
 // Source: ../src/gateways/repair-state.ts
 // Variable: REPAIR_STATE_QUERY
 // Query: {  "status": *[_id == $statusId][0]{ cursor, runAt, "failed": failed[]{ organizationId } },  "failed": *[_type == "accessPolicySyncStatus" && outcome == "failed"] | order(attemptedAt asc) [0...$limit]{    policyId, attemptedAt, "organizationIds": organizations[].organizationId  }}
@@ -626,6 +634,7 @@ declare global {
   interface SanityQueries {
     "{\n  \"subject\": *[_type == \"role\" && _id == $subjectId][0]{ _id, title },\n  \"policies\": *[$withPolicies && _type == \"accessPolicy\" && status == \"active\" && defined(auth0OrganizationId) && role._ref == $subjectId]{\n    _id, auth0OrganizationId, plan, \"resolves\": defined(role->_id)\n  },\n  \"status\": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }\n}": | ROLE_FANOUT_QUERY_RESULT;
     "{\n  \"subject\": *[_type == \"plan\" && _id == $subjectId][0]{ _id, title },\n  \"policies\": *[$withPolicies && _type == \"accessPolicy\" && status == \"active\" && defined(auth0OrganizationId) && coalesce(plan, \"free\") in $keys]{\n    _id, auth0OrganizationId, plan, \"resolves\": defined(*[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0]._id)\n  },\n  \"status\": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }\n}": | PLAN_FANOUT_QUERY_RESULT;
+    "*[_type == \"accessFanOutStatus\" && count(pending) > 0 && coalesce(leaseUntil, 0) < $now] | order(_updatedAt asc) [0...20]{ subjectId, subjectType }": | STALLED_FANOUTS_QUERY_RESULT;
     "{\n  \"status\": *[_id == $statusId][0]{ cursor, runAt, \"failed\": failed[]{ organizationId } },\n  \"failed\": *[_type == \"accessPolicySyncStatus\" && outcome == \"failed\"] | order(attemptedAt asc) [0...$limit]{\n    policyId, attemptedAt, \"organizationIds\": organizations[].organizationId\n  }\n}": | REPAIR_STATE_QUERY_RESULT;
     "*[_type == \"plan\" && defined(key.current)]{ \"key\": key.current, entitlements }": | PLANS_QUERY_RESULT;
     "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"plans\": *[_type == \"plan\" && defined(key.current)]{ \"key\": key.current, entitlements }\n}": | POLICY_STATE_QUERY_RESULT;

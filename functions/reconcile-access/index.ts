@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto'
 import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { scheduledEventHandler } from '@sanity/functions'
 import { readReconcileConfig } from '../../src/config.ts'
 import { connectAuth0 } from '../../src/gateways/auth0.ts'
+import { createFanOutStore } from '../../src/gateways/fanout.ts'
 import { createRepairStore } from '../../src/gateways/repair-state.ts'
 import { createPolicyReader } from '../../src/gateways/sanity.ts'
+import { describeFanOut, resumeStalledFanOuts } from '../../src/sync/fanout.ts'
 import { runScheduledRepair } from '../../src/sync/scheduled.ts'
 
 const SANITY_API_VERSION = '2025-05-01'
@@ -31,10 +34,11 @@ export const handler = scheduledEventHandler(async ({ context }) => {
     ...(sanity.apiHost ? { useProjectHostname: false } : {}),
   })
   const deadline = started + repair.budgetSeconds * 1000
+  const organizations = connectAuth0(auth0).forInvocation(deadline)
   const { results, repairedPolicies } = await runScheduledRepair(
     {
       policies: createPolicyReader(client),
-      organizations: connectAuth0(auth0).forInvocation(deadline),
+      organizations,
       store: createRepairStore(client),
     },
     { deadline, reserveMs: RESERVE_MS, ...(repair.maxWrites ? { maxWrites: repair.maxWrites } : {}) },
@@ -46,4 +50,14 @@ export const handler = scheduledEventHandler(async ({ context }) => {
     )
   }
   if (repairedPolicies.length > 0) console.log(`reconcile: sync status repaired for ${repairedPolicies.join(', ')}`)
+  // Role and plan fan-outs whose last invocation died before recording (no event follows): continued here.
+  const fanOuts = await resumeStalledFanOuts(
+    {
+      reconcile: { policies: createPolicyReader(client), organizations },
+      store: createFanOutStore(client),
+      invocationId: randomUUID(),
+    },
+    { deadline, reserveMs: RESERVE_MS, leaseMarginMs: RESERVE_MS },
+  )
+  for (const line of fanOuts.flatMap(describeFanOut)) console.log(line)
 })

@@ -6,7 +6,13 @@
 import type { SanityClient } from '@sanity/client'
 import { defineQuery } from 'groq'
 import { SyncError } from '../core/errors.ts'
-import { FANOUT_STATUS_TYPE, type FanOutEvent, type FedPolicy, fanOutStatusId } from '../core/fanout.ts'
+import {
+  FANOUT_STATUS_TYPE,
+  type FanOutEvent,
+  type FanOutKind,
+  type FedPolicy,
+  fanOutStatusId,
+} from '../core/fanout.ts'
 import { lakeFailure } from './lake-failure.ts'
 
 const STATUS_FIELDS = `_id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures`
@@ -61,7 +67,13 @@ export interface FanOutStore {
   status(subjectId: string): Promise<StoredFanOut | null>
   /** Writes the status if it is still at `rev` (null: if it does not exist yet); false when someone wrote first. */
   save(subjectId: string, rev: string | null, fields: Record<string, unknown>): Promise<boolean>
+  /** Fan-outs with work left and no live lease (their last run died before recording), oldest first. */
+  stalled(now: number): Promise<{ subjectId: string; kind: FanOutKind }[]>
 }
+
+export const STALLED_FANOUTS_QUERY = defineQuery(
+  `*[_type == "accessFanOutStatus" && count(pending) > 0 && coalesce(leaseUntil, 0) < $now] | order(_updatedAt asc) [0...20]{ subjectId, subjectType }`,
+)
 
 const OPTIONS = { perspective: 'published', tag: 'auth0-access-sync.fan-out', timeout: 15_000 } as const
 
@@ -104,6 +116,18 @@ export function createFanOutStore(client: SanityClient): FanOutStore {
         return storedStatus(result)
       } catch (error) {
         throw fail(error, `read the fan-out status of ${subjectId}`)
+      }
+    },
+    async stalled(now) {
+      try {
+        const result = await client.fetch(STALLED_FANOUTS_QUERY, { now }, OPTIONS)
+        return result.flatMap((status) =>
+          typeof status.subjectId === 'string' && (status.subjectType === 'role' || status.subjectType === 'plan')
+            ? [{ subjectId: status.subjectId, kind: status.subjectType }]
+            : [],
+        )
+      } catch (error) {
+        throw fail(error, 'read the fan-out statuses')
       }
     },
     async save(subjectId, rev, fields) {

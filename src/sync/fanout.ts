@@ -267,6 +267,22 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
   }
 }
 
+/**
+ * Continues the fan-outs whose work list no invocation holds (the last run died before recording, so no event
+ * followed), within the caller's deadline: the scheduled reconcile runs this after its pass.
+ */
+export async function resumeStalledFanOuts(deps: FanOutDeps, options: FanOutOptions): Promise<FanOutReport[]> {
+  const reports: FanOutReport[] = []
+  for (const { subjectId, kind } of await deps.store.stalled((options.now ?? Date.now)())) {
+    if (Date.now() >= options.deadline) break
+    const event = { kind, subjectId, operation: 'update', continuation: true, keys: [] } as const
+    const report = await runFanOut(event, deps, options)
+    reports.push(report)
+    if (report.stopped) break
+  }
+  return reports
+}
+
 function invalidFields(status: StoredFanOut | null, invalid: readonly InvalidPolicy[]) {
   if (invalid.length === 0) return {}
   const known = new Set((status?.invalidPolicies ?? []).map((entry) => entry.policyId))

@@ -16,7 +16,7 @@ import { OWNED_KEYS } from '../../src/core/metadata.ts'
 import { connectAuth0 } from '../../src/gateways/auth0.ts'
 import { createFanOutStore } from '../../src/gateways/fanout.ts'
 import { createPolicyReader } from '../../src/gateways/sanity.ts'
-import { runFanOut } from '../../src/sync/fanout.ts'
+import { resumeStalledFanOuts, runFanOut } from '../../src/sync/fanout.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -235,7 +235,7 @@ describe('a fan-out larger than one invocation', () => {
 })
 
 describe('an invocation that dies before recording what it did', () => {
-  it('loses nothing: the list it claimed stays, and the next run (once its lease ran out) finishes it', async () => {
+  it('loses nothing: the list it claimed stays, and the scheduled reconcile (once its lease ran out) finishes it', async () => {
     const { lake, runner, writes, metadata } = await start()
     process.env.FANOUT_MAX_WRITES = '1'
     // The status write at the end of the run never lands, as if the invocation was killed after its Auth0 write.
@@ -263,19 +263,17 @@ describe('an invocation that dies before recording what it did', () => {
     const config = readAuth0Config(process.env)
     const client = createClient(lake.clientConfig)
     const deadline = Date.now() + 30_000
-    const report = await runFanOut(
-      { kind: 'role', subjectId: 'role-editor', operation: 'update', continuation: true, keys: [] },
-      {
-        reconcile: {
-          policies: createPolicyReader(client),
-          organizations: connectAuth0(config).forInvocation(deadline),
-        },
-        store: createFanOutStore(client),
-        invocationId: 'next-run',
-      },
-      { deadline, now: () => Number(status?.leaseUntil) + 1 },
-    )
-    expect(report).toMatchObject({ outcome: 'done', written: 1, remaining: 0 })
+    const deps = {
+      reconcile: { policies: createPolicyReader(client), organizations: connectAuth0(config).forInvocation(deadline) },
+      store: createFanOutStore(client),
+      invocationId: 'scheduled-run',
+    }
+    // While its lease holds, nobody else takes the list; once it ran out, the scheduled reconcile continues it.
+    expect(await resumeStalledFanOuts(deps, { deadline })).toEqual([])
+    const reports = await resumeStalledFanOuts(deps, { deadline, now: () => Number(status?.leaseUntil) + 1 })
+    expect(reports).toMatchObject([
+      { kind: 'role', subjectId: 'role-editor', outcome: 'done', written: 1, remaining: 0 },
+    ])
     expect(['org_a1', 'org_a2'].map((org) => metadata(org)?.role)).toEqual(['author', 'author'])
     expect(writes() - written).toBe(2)
     expect(lake.getDocument(fanOutStatusId('role-editor'))).toMatchObject({ pending: [], phase: 'done' })
