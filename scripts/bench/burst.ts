@@ -250,6 +250,7 @@ async function measure(
     columns: ['events', 'reconcile', 'total'],
     rows: [
       { label: 'invocations', values: [`${invocations.length} (${failed} failed)`, '', ''] },
+      { label: 'last publish committed at', values: [minutes(emulatedMinutes(lastPublishAt - started)), '', ''] },
       { label: 'Auth0 tokens', values: [String(tokens), '', ''] },
       row('Auth0 PATCH (written)', 'write', 200),
       row('Auth0 GET by ID', 'read', 200),
