@@ -6,7 +6,8 @@
  * - import + first invocation: the handler then handles one event against the emulators (the policy is already in
  *   step, the usual editorial republish: the Content Lake query, a token, one Auth0 read, the status write);
  * - the same I/O with plain fetch: those four requests from a bare process, without SDKs or bundle: what any
- *   handler pays for them on a cold process (TLS set-up, Node's fetch loading, the emulators' answers).
+ *   handler pays for them on a cold process (TLS set-up, Node's fetch loading, the emulators' answers);
+ * - the same I/O with node:http(s): the four requests without fetch, so without loading undici.
  * With `--baseline`, also the artifact deploy shipped before the bundle (the source folder with its dependencies
  * installed by the CLI), imported and invoked the same way.
  * Each figure is the median wall time of a child process from spawn until it reports its work done: a function
@@ -84,6 +85,11 @@ export const coldStart: Bench = {
           '-e',
           `${plainFetchScript(lake.clientConfig, auth0.domain, policy)}; ${DONE}`,
         ],
+        nodeHttpOnly: [
+          '--input-type=module',
+          '-e',
+          `${plainNodeHttpScript(lake.clientConfig, auth0.domain, policy)}; ${DONE}`,
+        ],
       }
       const before = baseline ? await packAsDeployDidBefore(join(scratch, 'before'), log) : undefined
       if (before) {
@@ -124,6 +130,7 @@ export const coldStart: Bench = {
           row('import the artifact', 'import', `${kB(unpackedBytes)} unpacked, ${kB(zip.length)} zip`),
           row('import + first invocation', 'invocation', '4 requests'),
           row('the same 4 requests, plain fetch', 'fetchOnly', '–'),
+          row('the same 4 requests, node:http(s), no fetch', 'nodeHttpOnly', '–'),
           {
             label: 'artifact alone (invocation − plain fetch)',
             values: ['–', `${(at('invocation') - at('fetchOnly')).toFixed(1)} ms`, `+${(ownShare - 1).toFixed(2)}×`],
@@ -218,6 +225,58 @@ function timeChild(args: readonly string[], env: NodeJS.ProcessEnv): Promise<num
       else reject(new Error(`child process failed (${code}): node ${args.join(' ').slice(0, 200)}\n${stderr}`))
     })
   })
+}
+
+/** The four requests of an in-step event: the Content Lake query, the Auth0 token, the Organization, the status write. */
+function fourRequests(
+  lake: { apiHost: string; projectId: string; dataset: string },
+  auth0Domain: string,
+  policy: { _id: string; auth0OrganizationId: string },
+) {
+  return {
+    query: `${lake.apiHost}/v2025-05-01/data/query/${lake.dataset}?query=${encodeURIComponent('*[_id == $id][0]')}&%24id=${encodeURIComponent(JSON.stringify(policy._id))}`,
+    tokenUrl: `https://${auth0Domain}/oauth/token`,
+    token: JSON.stringify({
+      grant_type: 'client_credentials',
+      client_id: DEFAULT_CLIENT.clientId,
+      client_secret: DEFAULT_CLIENT.clientSecret,
+      audience: `https://${auth0Domain}/api/v2/`,
+    }),
+    organization: `https://${auth0Domain}/api/v2/organizations/${policy.auth0OrganizationId}`,
+    mutateUrl: `${lake.apiHost}/v2025-05-01/data/mutate/${lake.dataset}`,
+    mutation: JSON.stringify({
+      mutations: [{ createOrReplace: { _id: 'bench.fetch-only', _type: 'benchFetchOnly' } }],
+    }),
+  }
+}
+
+/**
+ * The same four requests with node:http and node:https (keep-alive agents), no fetch: what they cost without
+ * loading undici, which Node's fetch (and so both SDKs) needs. The floor of any handler written in Node.
+ */
+function plainNodeHttpScript(...args: Parameters<typeof fourRequests>): string {
+  const r = fourRequests(...args)
+  return `
+    import http from 'node:http'
+    import https from 'node:https'
+    const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) }
+    const send = (url, { method = 'GET', headers = {}, body } = {}) => new Promise((resolve, reject) => {
+      const target = new URL(url)
+      const request = (target.protocol === 'https:' ? https : http).request(target, { method, headers, agent: agents[target.protocol] }, (response) => {
+        let text = ''
+        response.setEncoding('utf8').on('data', (chunk) => { text += chunk }).on('end', () => {
+          if (response.statusCode >= 400) reject(new Error(response.statusCode + ' ' + url)); else resolve(JSON.parse(text))
+        })
+      })
+      request.on('error', reject)
+      request.end(body)
+    })
+    const json = { 'content-type': 'application/json' }
+    await send(${JSON.stringify(r.query)})
+    const { access_token } = await send(${JSON.stringify(r.tokenUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.token)} })
+    await send(${JSON.stringify(r.organization)}, { headers: { authorization: 'Bearer ' + access_token } })
+    await send(${JSON.stringify(r.mutateUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.mutation)} })
+  `
 }
 
 /** The four requests of an in-step event, with global fetch and nothing else: the I/O floor of any handler. */
