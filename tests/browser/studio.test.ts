@@ -20,7 +20,16 @@ import { DEFAULT_CLIENT } from '../../emulators/auth0.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const SHOTS = join(root, 'test-results/browser')
-const OWNED_KEYS = ['plan', 'role', 'contentTags', 'sanityPolicyId', 'sanityPolicyRev', 'sanityPolicyUpdatedAt']
+// The project's seven keys (src/core/metadata.ts), spelled out: the browser test reads Auth0 like an outsider.
+const OWNED_KEYS = [
+  'plan',
+  'role',
+  'contentTags',
+  'entitlements',
+  'sanityPolicyId',
+  'sanityPolicyRev',
+  'sanityPolicyUpdatedAt',
+]
 const STEP_TIMEOUT = 30_000
 
 let dev: ChildProcess
