@@ -115,6 +115,8 @@ export interface Auth0Emulator {
   deleteOrganization(id: string): boolean
   listOrganizations(): Auth0Organization[]
   clearRequests(): void
+  /** TCP connections accepted so far: how often clients had to connect (and handshake) rather than reuse one. */
+  connectionCount(): number
   filterRequests(filter?: RequestFilter): LoggedRequest[]
   count(filter?: RequestFilter): number
   /** `https://localhost:PORT/`: the `iss` of issued ID and access tokens; JWKS at `.well-known/jwks.json`. */
@@ -600,7 +602,9 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
   }
 
   const server = createServer({ cert, key }, (req, res) => void handle(req, res))
+  let connections = 0
   server.on('connection', (socket: Socket) => {
+    connections++
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
@@ -647,6 +651,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     clearRequests() {
       requests.length = 0
     },
+    connectionCount: () => connections,
     filterRequests(filter = {}) {
       return requests.filter((r) => matches(filter, r.method, r.path))
     },

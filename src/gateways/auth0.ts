@@ -75,6 +75,8 @@ type Operation = 'read' | 'update' | 'list'
 /** The one Management API client this project uses, with the token supplier `createManagementAuth` caches. */
 interface Management {
   readonly organizations: OrganizationsClient
+  /** The client-credentials token: fetched once, then from the SDK's cache until shortly before it expires. */
+  readonly token: () => Promise<string>
 }
 
 export function connectAuth0(config: Auth0Config): Auth0Connection {
@@ -87,7 +89,7 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
       timeoutInSeconds: config.timeoutSeconds,
       maxRetries: 0,
     })
-    return { organizations: new OrganizationsClient(auth.clientOptions) }
+    return { organizations: new OrganizationsClient(auth.clientOptions), token: auth.getToken }
   }
   let management = create()
 
@@ -107,6 +109,11 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
       const attemptTimeoutMs = Math.min(config.timeoutSeconds * 1000, remainingMs)
       try {
         if (attemptTimeoutMs < MIN_ATTEMPT_MS) throw new OutOfTime()
+        // Node's fetch hands a keep-alive connection back to its pool a turn of the event loop after the response
+        // was read; a request sent sooner (the call right after the SDK fetched its token, the write right after
+        // the read) opens another TCP + TLS connection to the tenant. So: the token first, one turn, then the call.
+        await management.token()
+        await new Promise<void>((resolve) => setImmediate(resolve))
         return await send(management, attemptTimeoutMs / 1000)
       } catch (error) {
         if (error instanceof OutOfTime) throw outOfTime(operation, organizationId, attempt - 1, started)
