@@ -181,11 +181,14 @@ async function measure(
   const started = Date.now()
   const deliveries: Promise<Array<{ error: unknown }>>[] = []
   let lastPublishAt = started
+  /** Each policy's published revisions, in order, with when they were committed (real ms). */
+  const revisions = new Map<string, Array<{ rev: string; at: number }>>()
   for (const publish of trace) {
     const due = started + publish.at / TIME_SCALE
     if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
-    await stack.sanity.patch(publish.policyId).set(publish.set).commit()
+    const { _rev } = await stack.sanity.patch(publish.policyId).set(publish.set).commit()
     lastPublishAt = Date.now()
+    revisions.set(publish.policyId, [...(revisions.get(publish.policyId) ?? []), { rev: _rev, at: lastPublishAt }])
     // Not awaited: the platform starts an invocation per event whether or not earlier ones have finished.
     deliveries.push(stack.deliver())
   }
@@ -228,6 +231,20 @@ async function measure(
     started,
     ...requests.filter((request) => classOf(request) === 'write' && request.status === 200).map((r) => r.at),
   )
+  // Where wasted writes come from: a state already replaced by a later publish when it was sent (stale), or one a
+  // publish replaced only after it was written (superseded: only a write that waits out the burst avoids those).
+  let stale = 0
+  let superseded = 0
+  for (const request of requests.slice(...phases.events)) {
+    if (classOf(request) !== 'write' || request.status !== 200) continue
+    const written = (request.body as { metadata?: Metadata }).metadata ?? {}
+    const history = revisions.get(written.sanityPolicyId ?? '') ?? []
+    const index = history.findIndex((revision) => revision.rev === written.sanityPolicyRev)
+    const next = history[index + 1]
+    if (index < 0 || !next) continue
+    if (next.at <= request.at) stale++
+    else superseded++
+  }
   const failed = invocations.filter((invocation) => invocation.error !== undefined).length
   const tokens = stack.auth0.count({ path: '/oauth/token' })
 
@@ -265,6 +282,10 @@ async function measure(
       {
         label: 'reconcile summary',
         values: ['', `${reconciled.summary.writes} written, ${reconciled.summary.counts.failed} failed`, ''],
+      },
+      {
+        label: 'writes a later publish replaced',
+        values: [`${superseded} after the write, ${stale} before it`, '', ''],
       },
       { label: 'changed Organizations', values: ['', '', String(changed)] },
       {
