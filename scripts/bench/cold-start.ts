@@ -273,13 +273,18 @@ function plainNodeHttpScript(...args: Parameters<typeof fourRequests>): string {
     })
     const json = { 'content-type': 'application/json' }
     await send(${JSON.stringify(r.query)})
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
     const { access_token } = await send(${JSON.stringify(r.tokenUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.token)} })
+    await turn()
     await send(${JSON.stringify(r.organization)}, { headers: { authorization: 'Bearer ' + access_token } })
     await send(${JSON.stringify(r.mutateUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.mutation)} })
   `
 }
 
-/** The four requests of an in-step event, with global fetch and nothing else: the I/O floor of any handler. */
+/**
+ * The four requests of an in-step event, with global fetch and nothing else: the I/O floor of any handler. One turn
+ * of the event loop before the Auth0 read lets it reuse the token's connection, as the function does.
+ */
 function plainFetchScript(
   lake: { apiHost: string; projectId: string; dataset: string },
   auth0Domain: string,
@@ -296,7 +301,9 @@ function plainFetchScript(
   return `
     const json = async (response) => { if (!response.ok) throw new Error(response.status + ' ' + response.url); return response.json() }
     await json(await fetch(${JSON.stringify(query)}))
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
     const { access_token } = await json(await fetch(${JSON.stringify(`https://${auth0Domain}/oauth/token`)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(JSON.stringify(token))} }))
+    await turn()
     await json(await fetch(${JSON.stringify(`https://${auth0Domain}/api/v2/organizations/${policy.auth0OrganizationId}`)}, { headers: { authorization: 'Bearer ' + access_token } }))
     await json(await fetch(${JSON.stringify(`${lake.apiHost}/v2025-05-01/data/mutate/${lake.dataset}`)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(JSON.stringify(mutation))} }))
   `
