@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -89,4 +90,22 @@ export async function ensureTestCertificate(): Promise<TestCertificate> {
   } finally {
     await rm(tmp, { recursive: true, force: true })
   }
+}
+
+/**
+ * For scripts (demo, dev, bench): Node reads NODE_EXTRA_CA_CERTS only at start-up, so unless it already names the
+ * emulator's certificate, this runs the same script again with it set, passes Ctrl-C and other signals on to that
+ * copy, and exits with its code; it never returns then. Otherwise it returns at once and the script carries on.
+ */
+export async function trustEmulatorCertificate(): Promise<void> {
+  const { certPath } = await ensureTestCertificate()
+  if (process.env.NODE_EXTRA_CA_CERTS === certPath) return
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
+  })
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal))
+  await new Promise<never>(() => {
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+  })
 }

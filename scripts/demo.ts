@@ -1,25 +1,10 @@
-/**
- * `npm run demo`: the whole product on this machine, with no credentials. Starts the embedded Auth0 and Content
- * Lake emulators, publishes a sample policy as an editor would, runs the function exactly as the runtime would
- * (blueprint filter + projection, then the handler), prints the Organization's metadata before and after, then
- * revokes the policy and prints it again.
- */
-import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import process from 'node:process'
 import { format } from 'node:util'
-import { ensureTestCertificate } from '../emulators/tls.ts'
+import { trustEmulatorCertificate } from '../emulators/tls.ts'
 import { metadataLines } from './metadata-lines.ts'
 
-const { certPath } = await ensureTestCertificate()
-if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
-  // Node reads NODE_EXTRA_CA_CERTS only at start-up: run again with it, so the unmodified SDK trusts the emulator.
-  const again = spawnSync(process.execPath, process.argv.slice(1), {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
-  })
-  process.exit(again.status ?? 1)
-}
+await trustEmulatorCertificate()
 
 const { startLocalStack } = await import('../emulators/stack.ts')
 const fixture = (name: string) =>

@@ -1,14 +1,6 @@
-/**
- * `npm run dev`: the whole product on this machine, with no credentials. The Auth0 emulator, the Content Lake
- * emulator seeded with the fixtures, the blueprint's functions running on every change, and the Studio
- * (`sanity dev`) pointed at the emulator. Ctrl-C stops all of it.
- *
- *   npm run dev [-- --port 3333] [--lake-port 3334] [--api-port 3335]
- */
-import { spawn } from 'node:child_process'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { ensureTestCertificate } from '../emulators/tls.ts'
+import { trustEmulatorCertificate } from '../emulators/tls.ts'
 
 const { values } = parseArgs({
   options: {
@@ -29,21 +21,8 @@ const studioPort = port('port', values.port)
 const lakePort = port('lake-port', values['lake-port'])
 const studioApiPort = port('api-port', values['api-port'])
 
-const { certPath } = await ensureTestCertificate()
-if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
-  // Node reads NODE_EXTRA_CA_CERTS only at start-up: run again with it, so the unmodified SDK trusts the emulator.
-  // The restarted copy handles Ctrl-C itself; this one only passes signals on and exits with it.
-  const child = spawn(process.execPath, process.argv.slice(1), {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
-  })
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => child.kill(signal))
-  }
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
-} else {
-  await run()
-}
+await trustEmulatorCertificate()
+await run()
 
 async function run(): Promise<void> {
   const { startDevStack } = await import('../emulators/dev-stack.ts')

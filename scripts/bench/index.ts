@@ -1,12 +1,6 @@
-/**
- * `npm run bench [-- P1 P3] [--runs N] [--baseline]`: the performance benchmarks of issue #11, against the
- * emulators, printed side by side. Exits 1 when any target is missed. Not part of `npm test`: it measures, it does
- * not assert timings. A benchmark is a module exporting a `Bench` (types.ts); add it to BENCHES.
- */
-import { spawnSync } from 'node:child_process'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { ensureTestCertificate } from '../../emulators/tls.ts'
+import { trustEmulatorCertificate } from '../../emulators/tls.ts'
 import { burstBench } from './burst.ts'
 import { coldStart } from './cold-start.ts'
 import { editorialTrace } from './editorial-trace.ts'
@@ -16,15 +10,7 @@ import type { Bench, BenchReport } from './types.ts'
 /** In issue order. P4 is the reconcile at scale (also `npm run bench:reconcile`). */
 export const BENCHES: readonly Bench[] = [editorialTrace, burstBench, coldStart, reconcileBench]
 
-const { certPath } = await ensureTestCertificate()
-if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
-  // Node reads NODE_EXTRA_CA_CERTS only at start-up: run again with it, so the unmodified SDK trusts the emulator.
-  const again = spawnSync(process.execPath, process.argv.slice(1), {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
-  })
-  process.exit(again.status ?? 1)
-}
+await trustEmulatorCertificate()
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -22,7 +22,7 @@ import {
   startAuth0Emulator,
 } from '../../emulators/auth0.ts'
 import { startContentLakeEmulator } from '../../emulators/content-lake.ts'
-import { ensureTestCertificate } from '../../emulators/tls.ts'
+import { trustEmulatorCertificate } from '../../emulators/tls.ts'
 import { encodeGrant } from '../../src/core/metadata.ts'
 import type { Bench, BenchOptions, BenchReport } from './types.ts'
 
@@ -292,31 +292,22 @@ export const reconcileBench: Bench = {
 }
 
 if (import.meta.main) {
-  const { certPath } = await ensureTestCertificate()
-  if (process.env.NODE_EXTRA_CA_CERTS !== certPath) {
-    // Node reads NODE_EXTRA_CA_CERTS only at start-up: run again with it, so the unmodified SDK trusts the emulator.
-    const again = spawn(process.execPath, process.argv.slice(1), {
-      stdio: 'inherit',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
-    })
-    again.on('exit', (code) => process.exit(code ?? 1))
-  } else {
-    const { values } = parseArgs({
-      options: { orgs: { type: 'string' }, drift: { type: 'string' }, 'time-scale': { type: 'string' } },
-    })
-    const params: ReconcileBenchParams = {
-      organizations: values.orgs ? Number(values.orgs) : DEFAULT_PARAMS.organizations,
-      drift: values.drift ? Number(values.drift) : DEFAULT_PARAMS.drift,
-      timeScale: values['time-scale'] ? Number(values['time-scale']) : DEFAULT_PARAMS.timeScale,
-    }
-    const report = await measure(params, (line) => process.stderr.write(`${line}\n`))
-    for (const row of report.rows)
-      console.log(`${row.label.padEnd(36)}${row.values[0]?.padEnd(44)}${row.values[1] ?? ''}`)
-    console.log('')
-    for (const target of report.targets) {
-      console.log(`${target.met ? 'met   ' : 'MISSED'} ${target.label}: ${target.measured} (target ${target.target})`)
-    }
-    console.log(`(${report.method})`)
-    process.exit(report.targets.every((target) => target.met) ? 0 : 1)
+  await trustEmulatorCertificate()
+  const { values } = parseArgs({
+    options: { orgs: { type: 'string' }, drift: { type: 'string' }, 'time-scale': { type: 'string' } },
+  })
+  const params: ReconcileBenchParams = {
+    organizations: values.orgs ? Number(values.orgs) : DEFAULT_PARAMS.organizations,
+    drift: values.drift ? Number(values.drift) : DEFAULT_PARAMS.drift,
+    timeScale: values['time-scale'] ? Number(values['time-scale']) : DEFAULT_PARAMS.timeScale,
   }
+  const report = await measure(params, (line) => process.stderr.write(`${line}\n`))
+  for (const row of report.rows)
+    console.log(`${row.label.padEnd(36)}${row.values[0]?.padEnd(44)}${row.values[1] ?? ''}`)
+  console.log('')
+  for (const target of report.targets) {
+    console.log(`${target.met ? 'met   ' : 'MISSED'} ${target.label}: ${target.measured} (target ${target.target})`)
+  }
+  console.log(`(${report.method})`)
+  process.exit(report.targets.every((target) => target.met) ? 0 : 1)
 }
