@@ -5,6 +5,10 @@
  * Why not the SDK's own retries: they cover 408/429/5xx only (not connection resets, timeouts or a revoked
  * token), and their waits (up to 60 s each, unabortable) cannot be bounded by the invocation's deadline. Here
  * every wait is checked against the time left, so retries always end inside the function's timeout.
+ *
+ * A server's wait hint (`Retry-After`, `X-RateLimit-Reset`) is the least we wait, never the exact time: every caller
+ * the bucket turned away is told the same instant, so waking exactly then makes them collide again and use up their
+ * attempts together (a thundering herd). See `hintJitterWindow`.
  */
 
 export interface RetryPolicy {
@@ -59,12 +63,29 @@ export function decideRetry(
   if (!isTransient(failure)) return { retry: false, why: 'permanent' }
   if (state.attempt >= policy.maxAttempts) return { retry: false, why: 'attempts-exhausted' }
   const hint = failure.kind === 'status' ? failure.hintMs : undefined
-  return retryAfter(hint ?? backoff(state.attempt, policy, random), state, false)
+  if (hint === undefined) return retryAfter(backoff(state.attempt, policy, random), state, false)
+  // Only the hint has to fit: the jitter is cut to the time left rather than giving up a wait that fits.
+  const slackMs = state.remainingMs - state.attemptTimeoutMs - hint
+  const jitterMs = Math.max(0, Math.min(hintJitterWindow(hint, state.attempt, policy), slackMs))
+  return retryAfter(hint + Math.floor(random() * jitterMs), state, false)
 }
 
 function retryAfter(delayMs: number, state: AttemptState, refreshToken: boolean): Decision {
   if (delayMs + state.attemptTimeoutMs > state.remainingMs) return { retry: false, why: 'out-of-time' }
   return { retry: true, delayMs, refreshToken }
+}
+
+/**
+ * How much later than the server's hint a retry may wake, after `attempt` attempts: the wait is drawn uniformly
+ * from [hint, hint + window] ("full jitter" on top of the hint), window = hint·(2^(attempt−1) − 1), so 0, 1, 3, 7 ×
+ * the hint. The first retry wakes at the hint: a lone caller (a reconcile draining the write bucket) then loses
+ * none of the bucket's refill, and the callers woken together at the hint use the full bucket. Those it turned
+ * away again spread over a window that doubles with each collision, so they stop colliding. A zero hint (e.g.
+ * `Retry-After: 0`) takes the backoff base as its unit. Bounded by the time left, see `decideRetry`.
+ */
+export function hintJitterWindow(hintMs: number, attempt: number, policy: RetryPolicy): number {
+  const unit = hintMs > 0 ? hintMs : policy.baseDelayMs
+  return unit * (2 ** (attempt - 1) - 1)
 }
 
 /** Exponential backoff with "equal jitter": never less than half the step, so retries cannot bunch at zero. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_RETRY_POLICY, decideRetry, type Failure, waitHintMs } from '../../src/core/retry.ts'
+import { DEFAULT_RETRY_POLICY, decideRetry, type Failure, hintJitterWindow, waitHintMs } from '../../src/core/retry.ts'
 
 const state = { attempt: 1, tokenRefreshed: false, remainingMs: 60_000, attemptTimeoutMs: 10_000 }
 const headers = (entries: Record<string, string>) => new Headers(entries)
@@ -36,22 +36,69 @@ describe('decideRetry', () => {
     })
   })
 
-  it('waits exactly as long as Auth0 asks', () => {
-    expect(decideRetry({ kind: 'status', status: 429, hintMs: 2_500 }, state)).toMatchObject({ delayMs: 2_500 })
+  it('waits at least as long as Auth0 asks: exactly that on the first retry, then up to 1, 3 × more, drawn at random', () => {
+    const limited = { kind: 'status', status: 429, hintMs: 2_500 } as const
+    const wait = (attempt: number, random: number) => {
+      const decision = decideRetry(limited, { ...state, attempt }, DEFAULT_RETRY_POLICY, () => random)
+      return decision.retry ? decision.delayMs : undefined
+    }
+    expect([wait(1, 0), wait(1, 0.99)]).toEqual([2_500, 2_500])
+    expect([wait(2, 0), wait(2, 0.5), wait(2, 0.999)]).toEqual([2_500, 3_750, 4_997])
+    expect([wait(3, 0), wait(3, 0.5), wait(3, 0.999)]).toEqual([2_500, 6_250, 9_992])
   })
 
-  it('never plans a wait that cannot finish before the deadline', () => {
+  it('spreads waiters told the same instant, instead of waking them together', () => {
+    const waits = new Set(
+      Array.from({ length: 50 }, () => {
+        const decision = decideRetry({ kind: 'status', status: 429, hintMs: 600 }, { ...state, attempt: 2 })
+        return decision.retry ? decision.delayMs : undefined
+      }),
+    )
+    expect(waits.size).toBeGreaterThan(25)
+    for (const wait of waits) expect(wait).toBeGreaterThanOrEqual(600)
+  })
+
+  it('cuts the jitter to the time left rather than give up a wait that fits', () => {
+    const tight = { ...state, attempt: 3, remainingMs: 13_000, attemptTimeoutMs: 10_000 }
+    expect(
+      decideRetry({ kind: 'status', status: 429, hintMs: 2_500 }, tight, DEFAULT_RETRY_POLICY, () => 0.999),
+    ).toEqual({ retry: true, delayMs: 2_999, refreshToken: false })
+    expect(decideRetry({ kind: 'status', status: 429, hintMs: 3_001 }, tight)).toEqual({
+      retry: false,
+      why: 'out-of-time',
+    })
+  })
+
+  it('never plans a wait that cannot finish before the deadline, nor one shorter than the hint', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom<Failure>({ kind: 'network' }, { kind: 'timeout' }, { kind: 'status', status: 503 }),
+        fc.constantFrom<Failure>(
+          { kind: 'network' },
+          { kind: 'timeout' },
+          { kind: 'status', status: 503 },
+          { kind: 'status', status: 429 },
+        ),
         fc.option(fc.integer({ min: 0, max: 120_000 }), { nil: undefined }),
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 0, max: 100_000 }),
         fc.integer({ min: 100, max: 10_000 }),
-        (failure, hintMs, attempt, remainingMs, attemptTimeoutMs) => {
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (failure, hintMs, attempt, remainingMs, attemptTimeoutMs, random) => {
           const withHint = failure.kind === 'status' ? { ...failure, hintMs } : failure
-          const decision = decideRetry(withHint, { attempt, tokenRefreshed: false, remainingMs, attemptTimeoutMs })
-          if (decision.retry) expect(decision.delayMs + attemptTimeoutMs).toBeLessThanOrEqual(remainingMs)
+          const decision = decideRetry(
+            withHint,
+            { attempt, tokenRefreshed: false, remainingMs, attemptTimeoutMs },
+            DEFAULT_RETRY_POLICY,
+            () => random,
+          )
+          if (!decision.retry) return
+          expect(decision.delayMs + attemptTimeoutMs).toBeLessThanOrEqual(remainingMs)
+          if (withHint.kind === 'status' && withHint.hintMs !== undefined) {
+            // The hint is the least wait, never cut; the jitter on top stays inside its window.
+            expect(decision.delayMs).toBeGreaterThanOrEqual(withHint.hintMs)
+            const window = hintJitterWindow(withHint.hintMs, attempt, DEFAULT_RETRY_POLICY)
+            expect(decision.delayMs).toBeLessThanOrEqual(withHint.hintMs + window)
+          }
         },
       ),
     )
