@@ -217,25 +217,33 @@ const emptyStats = (): Stats => ({ runs: 0, deliveries: 0, races: 0, resynced: 0
 const GENEROUS_MS = 180_000
 
 describe('event ordering and concurrency', () => {
-  it('converges to the latest published state for every interleaving, foreign keys intact', async () => {
-    const stats = emptyStats()
-    await fc.assert(
-      fc.asyncProperty(scenario, async (run) => {
-        const problem = await play(run, undefined, stats)
-        expect(problem).toBeUndefined()
-      }),
-      { numRuns: Number(process.env.ORDERING_RUNS ?? 1000) },
-    )
-    console.info(`ordering: ${JSON.stringify(stats)}`)
-    expect(stats.races).toBeGreaterThan(stats.runs / 2)
-  }, GENEROUS_MS)
+  it(
+    'converges to the latest published state for every interleaving, foreign keys intact',
+    async () => {
+      const stats = emptyStats()
+      await fc.assert(
+        fc.asyncProperty(scenario, async (run) => {
+          const problem = await play(run, undefined, stats)
+          expect(problem).toBeUndefined()
+        }),
+        { numRuns: Number(process.env.ORDERING_RUNS ?? 1000) },
+      )
+      console.info(`ordering: ${JSON.stringify(stats)}`)
+      expect(stats.races).toBeGreaterThan(stats.runs / 2)
+    },
+    GENEROUS_MS,
+  )
 
-  it('without the post-write re-check the race does bite: measured, not asserted away', async () => {
-    const stats = emptyStats()
-    for (const run of fc.sample(scenario, { numRuns: Number(process.env.RACE_RUNS ?? 300), seed: 42 })) {
-      if (await play(run, 0, stats)) stats.wrong++
-    }
-    console.info(`ordering without re-check: ${JSON.stringify(stats)}`)
-    expect(stats.runs).toBeGreaterThan(0)
-  }, GENEROUS_MS)
+  it(
+    'without the post-write re-check the race does bite: measured, not asserted away',
+    async () => {
+      const stats = emptyStats()
+      for (const run of fc.sample(scenario, { numRuns: Number(process.env.RACE_RUNS ?? 300), seed: 42 })) {
+        if (await play(run, 0, stats)) stats.wrong++
+      }
+      console.info(`ordering without re-check: ${JSON.stringify(stats)}`)
+      expect(stats.runs).toBeGreaterThan(0)
+    },
+    GENEROUS_MS,
+  )
 })
