@@ -18,7 +18,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Auth0Emulator, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { ACTION_FILE } from '../../scripts/build-action.ts'
-import { encodeGrant } from '../../src/core/metadata.ts'
+import { acmeOrganization } from './support.ts'
 
 const NS = DEFAULT_CLAIM_NAMESPACE
 const AUDIENCE = 'https://api.acme.example/'
@@ -29,22 +29,7 @@ let installed = 0
 beforeAll(async () => {
   auth0 = await startAuth0Emulator({
     organizations: [
-      {
-        id: 'org_acme123',
-        name: 'acme',
-        metadata: {
-          ...encodeGrant({
-            policyId: 'policy-acme',
-            rev: 'r1',
-            updatedAt: '2026-02-01T10:00:00Z',
-            plan: 'pro',
-            role: 'editor',
-            contentTags: ['docs', 'reports'],
-            entitlements: ['sso'],
-          }),
-          crmAccount: 'ACME-0042',
-        },
-      },
+      acmeOrganization({ contentTags: ['docs', 'reports'], entitlements: ['sso'] }, { crmAccount: 'ACME-0042' }),
     ],
   })
 })

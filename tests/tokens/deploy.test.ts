@@ -8,8 +8,8 @@ import { deployAction, run } from '../../cli/deploy-action.ts'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { DEPLOY_CLIENT } from '../../emulators/auth0-actions.ts'
 import { ACTION_NAME } from '../../src/core/action-deploy.ts'
-import { encodeGrant } from '../../src/core/metadata.ts'
 import { connectActions } from '../../src/gateways/auth0-actions.ts'
+import { acmeOrganization } from './support.ts'
 
 const NS = 'https://claims.acme.example/'
 let auth0: Auth0Emulator
@@ -20,21 +20,7 @@ beforeAll(async () => {
   auth0 = await startAuth0Emulator({
     clients: [DEFAULT_CLIENT, DEPLOY_CLIENT],
     actionBuildDelayMs: 150,
-    organizations: [
-      {
-        id: 'org_acme123',
-        name: 'acme',
-        metadata: encodeGrant({
-          policyId: 'policy-acme',
-          rev: 'r1',
-          updatedAt: '2026-02-01T10:00:00Z',
-          plan: 'pro',
-          role: 'editor',
-          contentTags: ['docs'],
-          entitlements: [],
-        }),
-      },
-    ],
+    organizations: [acmeOrganization({ contentTags: ['docs'], entitlements: [] })],
   })
   auth0.actions.install({ name: 'MFA policy', code: noop })
   auth0.actions.install({ name: 'Geo block', code: noop })

@@ -9,7 +9,7 @@ import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../em
 import { DEPLOY_CLIENT } from '../../emulators/auth0-actions.ts'
 import { ACTION_FILE } from '../../scripts/build-action.ts'
 import { DEFAULT_CLAIM_NAMESPACE } from '../../src/core/claims.ts'
-import { encodeGrant } from '../../src/core/metadata.ts'
+import { acmeOrganization } from './support.ts'
 
 const BUILD_MS = 200
 let auth0: Auth0Emulator
@@ -30,24 +30,7 @@ beforeAll(async () => {
       { clientId: 'reader', clientSecret: 'reader-secret', scopes: ['read:actions'] },
     ],
     actionBuildDelayMs: BUILD_MS,
-    organizations: [
-      {
-        id: 'org_acme123',
-        name: 'acme',
-        metadata: {
-          ...encodeGrant({
-            policyId: 'policy-acme',
-            rev: 'r1',
-            updatedAt: '2026-02-01T10:00:00Z',
-            plan: 'pro',
-            role: 'editor',
-            contentTags: ['docs'],
-            entitlements: [],
-          }),
-          crmAccount: 'ACME-0042',
-        },
-      },
-    ],
+    organizations: [acmeOrganization({ contentTags: ['docs'], entitlements: [] }, { crmAccount: 'ACME-0042' })],
   })
 })
 afterAll(() => auth0.close())
