@@ -42,8 +42,21 @@ export function statusDocumentId(policyId: string): string {
   return `${STATUS_TYPE}.${policyId}`
 }
 
-/** The parts of a sync report a status is made of. */
-export type StatusReport = Pick<SyncReport, 'policyId' | 'revision' | 'outcome' | 'organizations' | 'error' | 'notes'>
+/** The parts of a sync report a status is made of: an attempt that synced something itself. */
+export interface StatusReport extends Pick<SyncReport, 'policyId' | 'revision' | 'error' | 'notes'> {
+  readonly outcome: Exclude<PolicyOutcome, 'superseded'>
+  readonly organizations: readonly OrganizationResult[]
+}
+
+/**
+ * What of a sync report goes into the status: undefined when the later revision's invocation owns every
+ * Organization (its status follows), else the report without the Organizations it handed over.
+ */
+export function statusReportOf(report: SyncReport): StatusReport | undefined {
+  if (report.outcome === 'superseded') return undefined
+  const organizations = report.organizations.flatMap((result) => (result.outcome === 'superseded' ? [] : [result]))
+  return { ...report, outcome: report.outcome, organizations }
+}
 
 /** The report of an attempt that failed before the sync could report anything itself (e.g. missing settings). */
 export function failedBeforeSync(data: unknown, error: SyncError): StatusReport {

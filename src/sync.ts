@@ -4,7 +4,7 @@
  */
 import type { Metadata, OrganizationId } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
-import { parsePolicyEvent } from './core/event.ts'
+import { type PolicyEvent, parsePolicyEvent, supersedingRevision } from './core/event.ts'
 import { type Plan, planOrganization, rankClaimants } from './core/planner.ts'
 import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
 import type { OrganizationsGateway } from './gateways/auth0.ts'
@@ -29,14 +29,30 @@ export type OrganizationResult =
     }
   | { readonly organizationId: OrganizationId; readonly outcome: 'failed'; readonly error: SyncError }
 
-/** How the changed policy fared, in the words an editor would use. */
-export type PolicyOutcome = 'synced' | 'unchanged' | 'revoked' | 'conflict' | 'skipped' | 'failed'
+/**
+ * An Organization this event left to the invocation of a later revision of the policy, which owns it
+ * (`supersedingRevision` in src/core/event.ts says why that is safe): nothing was written to it by this one.
+ */
+export interface SupersededResult {
+  readonly organizationId: OrganizationId
+  readonly outcome: 'superseded'
+  /** The later revision, as `revision <rev>`, or `a deletion`. */
+  readonly by: string
+}
+
+export type EventOrganizationResult = OrganizationResult | SupersededResult
+
+/**
+ * How the changed policy fared, in the words an editor would use. `superseded`: every Organization was left to
+ * the invocation of a later revision; such an attempt records no sync status, the later one does.
+ */
+export type PolicyOutcome = 'synced' | 'unchanged' | 'revoked' | 'conflict' | 'skipped' | 'failed' | 'superseded'
 
 export interface SyncReport {
   readonly policyId: string | undefined
   readonly revision: string | undefined
   readonly outcome: PolicyOutcome
-  readonly organizations: readonly OrganizationResult[]
+  readonly organizations: readonly EventOrganizationResult[]
   /** Reconcile rounds run: more than 1 when the policies changed while Auth0 was being written. */
   readonly rounds: number
   /** Set when anything failed; the function throws it so the invocation fails visibly. */
@@ -67,6 +83,17 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
   } catch (error) {
     return { ...base, outcome: 'failed', organizations: [], rounds: 0, error: asSyncError(error) }
   }
+  // During a burst of publishes, an invocation whose revision has been published over leaves the Organization it
+  // names to the later revision's invocation instead of competing with it for Auth0's rate limit.
+  const supersededBy = supersedingRevision(event, state.subject)
+  const handedOver: SupersededResult[] =
+    supersededBy !== undefined && event.namedOrganizationId !== undefined
+      ? [{ organizationId: event.namedOrganizationId, outcome: 'superseded', by: supersededBy }]
+      : []
+  const remaining = event.organizationIds.filter((id) => !handedOver.some((result) => result.organizationId === id))
+  if (remaining.length === 0) {
+    return { ...base, outcome: 'superseded', organizations: handedOver, rounds: 0, error: undefined }
+  }
   // An invalid policy stops the whole event before Auth0 is contacted. One that names no organization any more
   // has nothing to grant: its old organization is still revoked below.
   if (state.subject?.auth0OrganizationId != null) {
@@ -83,36 +110,42 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
   if (state.subject?.status === 'active' && state.subject.auth0OrganizationId == null) {
     notes.push('policy is active but names no auth0OrganizationId: it grants nothing until one is set')
   }
-  const { organizations, rounds } = await reconcileUntilStable(
-    event.policyId,
-    event.organizationIds,
-    state,
-    deps,
-    notes,
-  )
-  const failures = organizations.flatMap((result) => (result.outcome === 'failed' ? [result.error] : []))
+  const reconciled = await reconcileUntilStable(event, remaining, state, deps, notes)
+  const organizations = [...handedOver, ...reconciled.organizations]
+  const own = organizations.flatMap((result) => (result.outcome === 'superseded' ? [] : [result]))
+  const failures = own.flatMap((result) => (result.outcome === 'failed' ? [result.error] : []))
   return {
     ...base,
-    outcome: policyOutcome(event.policyId, state.subject, organizations),
+    outcome: own.length === 0 ? 'superseded' : policyOutcome(event.policyId, state.subject, own),
     organizations,
-    rounds,
+    rounds: reconciled.rounds,
     error: combine(failures),
+  }
+}
+
+/** Thrown by a re-plan that finds the event's revision published over: ends that Organization's attempt. */
+class Superseded extends Error {
+  readonly by: string
+  constructor(by: string) {
+    super(`superseded by ${by}`)
+    this.by = by
   }
 }
 
 /**
  * Reconciles each organization; then, because Auth0 has no conditional update and an invocation that read the
  * Content Lake before ours may land its write after ours, whoever wrote re-reads the policies and writes again
- * where they moved since its read.
+ * where they moved since its read. That second round never hands over: a write of ours may be what is stale.
  */
 async function reconcileUntilStable(
-  policyId: string,
+  event: PolicyEvent,
   organizationIds: readonly OrganizationId[],
   state: PolicyState,
   deps: SyncDeps,
   notes: string[],
-): Promise<{ organizations: OrganizationResult[]; rounds: number }> {
-  const results = new Map<OrganizationId, OrganizationResult>()
+): Promise<{ organizations: EventOrganizationResult[]; rounds: number }> {
+  const { policyId } = event
+  const results = new Map<OrganizationId, EventOrganizationResult>()
   let pending = organizationIds
   let claimants = state.claimants
   // The claimants each Organization was last planned from: a plan revised after a rate-limit wait used newer ones.
@@ -123,12 +156,21 @@ async function reconcileUntilStable(
     const wrote: OrganizationId[] = []
     for (const organizationId of pending) {
       basis.set(organizationId, claimants)
-      const refresh = async () => {
-        const reloaded = (await deps.policies.load(policyId, [organizationId])).claimants
-        basis.set(organizationId, reloaded)
-        return reloaded
+      const mayHandOver = rounds === 1 && organizationId === event.namedOrganizationId
+      const refresh: Refresh = async ({ mayHaveWritten }) => {
+        const reloaded = await deps.policies.load(policyId, [organizationId])
+        const by = mayHandOver && !mayHaveWritten ? supersedingRevision(event, reloaded.subject) : undefined
+        if (by !== undefined) throw new Superseded(by)
+        basis.set(organizationId, reloaded.claimants)
+        return reloaded.claimants
       }
-      const result = await reconcileOrganization(organizationId, claimants, deps.organizations, refresh)
+      let result: EventOrganizationResult
+      try {
+        result = await reconcileOrganization(organizationId, claimants, deps.organizations, refresh)
+      } catch (error) {
+        if (!(error instanceof Superseded)) throw error
+        result = { organizationId, outcome: 'superseded', by: error.by }
+      }
       // A re-check that finds nothing to change must not hide the write this invocation made.
       if (result.outcome !== 'unchanged' || !results.has(organizationId)) results.set(organizationId, result)
       if (result.outcome === 'granted' || result.outcome === 'revoked') wrote.push(organizationId)
@@ -156,16 +198,22 @@ function claimantsSignature(claimants: readonly PolicySource[], organizationId: 
 }
 
 /**
- * Brings one Organization in line with the Content Lake: one read, at most one write. With `refresh` (the
- * claimants as the Content Lake holds them now), a plan made before a rate-limit wait is made again after it,
- * from fresh claimants and a fresh read: during a burst, the invocations queued on Auth0's write limit for one
- * Organization then write its latest state once, and the others find nothing left to write.
+ * The claimants as the Content Lake holds them now, for a plan made again after a rate-limit wait.
+ * `mayHaveWritten`: an earlier attempt of the write being revised may have reached Auth0.
+ */
+export type Refresh = (attempts: { readonly mayHaveWritten: boolean }) => Promise<readonly PolicySource[]>
+
+/**
+ * Brings one Organization in line with the Content Lake: one read, at most one write. With `refresh`, a plan made
+ * before a rate-limit wait is made again after it, from fresh claimants and a fresh read: during a burst, the
+ * invocations queued on Auth0's write limit for one Organization then write its latest state once, and the others
+ * find nothing left to write.
  */
 export async function reconcileOrganization(
   organizationId: OrganizationId,
   claimants: readonly PolicySource[],
   organizations: OrganizationsGateway,
-  refresh?: () => Promise<readonly PolicySource[]>,
+  refresh?: Refresh,
 ): Promise<OrganizationResult> {
   try {
     let readWaited = false
@@ -173,11 +221,11 @@ export async function reconcileOrganization(
       readWaited = true
     }
     let observed = await organizations.readMetadata(organizationId, refresh && { onRateLimited })
-    const current = readWaited && refresh ? await refresh() : claimants
+    const current = readWaited && refresh ? await refresh({ mayHaveWritten: false }) : claimants
     let plan = planOrganization({ organizationId, claimants: current, observed })
     if (plan.action === 'write') {
-      const revise = async (): Promise<Metadata | undefined> => {
-        const fresh = await (refresh as () => Promise<readonly PolicySource[]>)()
+      const revise = async (attempts: { readonly mayHaveWritten: boolean }): Promise<Metadata | undefined> => {
+        const fresh = await (refresh as Refresh)(attempts)
         observed = await organizations.readMetadata(organizationId)
         plan = planOrganization({ organizationId, claimants: fresh, observed })
         return plan.action === 'write' ? plan.metadata : undefined
@@ -220,7 +268,7 @@ export function policyOutcome(
   policyId: string,
   subject: Pick<PolicySource, 'status'> | null,
   results: readonly OrganizationResult[],
-): PolicyOutcome {
+): Exclude<PolicyOutcome, 'superseded'> {
   if (results.some((result) => result.outcome === 'failed')) return 'failed'
   const plans = results.flatMap((result) => (result.outcome === 'failed' ? [] : [result.plan]))
   if (subject?.status === 'active' && plans.some((plan) => plan.conflicts.includes(policyId))) return 'conflict'
@@ -261,7 +309,9 @@ export function describeReport(report: SyncReport): string[] {
   const lines = [`policy ${report.policyId ?? '?'}${report.revision ? `@${report.revision}` : ''}: ${report.outcome}`]
   for (const result of report.organizations) {
     if (result.outcome === 'failed') lines.push(`  ${result.organizationId}: failed (${result.error.reason})`)
-    else {
+    else if (result.outcome === 'superseded') {
+      lines.push(`  ${result.organizationId}: superseded by ${result.by}, whose invocation syncs it`)
+    } else {
       const why = result.plan.action === 'none' ? ` (${result.plan.reason})` : ''
       const conflicts = result.plan.conflicts.length > 0 ? `; also claimed by ${result.plan.conflicts.join(', ')}` : ''
       lines.push(`  ${result.organizationId}: ${result.outcome}${why}${conflicts}`)

@@ -7,7 +7,7 @@ import type { PolicyEventData } from '../../src/core/event.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
 import { createPolicyStore } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
-import { failedBeforeSync } from '../../src/status.ts'
+import { failedBeforeSync, statusReportOf } from '../../src/status.ts'
 import { describeReport, type SyncReport, syncPolicyEvent } from '../../src/sync.ts'
 
 const SANITY_API_VERSION = '2025-05-01'
@@ -39,6 +39,7 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   }
   for (const line of describeReport(report)) console.log(line)
   // Never throws: a status that cannot be written is logged, and the invocation's result stays the sync's own.
-  await recordSyncStatus(client, event.data, report)
+  const status = statusReportOf(report)
+  if (status) await recordSyncStatus(client, event.data, status)
   if (report.error) throw report.error
 })

@@ -10,9 +10,13 @@ export type Operation = 'create' | 'update' | 'delete'
 export interface PolicyEvent {
   readonly policyId: string
   readonly operation: Operation
+  /** The CLI ran the function on one document (`delta::operation()` is null): no later events follow it. */
+  readonly byHand: boolean
   readonly revision: string | undefined
   /** Organizations to reconcile: the one the policy names now and, if it changed, the one it named before. */
   readonly organizationIds: readonly OrganizationId[]
+  /** The Organization the event's own revision names, if any (the first of `organizationIds`). */
+  readonly namedOrganizationId: OrganizationId | undefined
   /** A previous organization ID that is not a valid ID was never written by us; it is skipped, not contacted. */
   readonly skippedPreviousOrganizationId: string | undefined
 }
@@ -60,9 +64,33 @@ export function parsePolicyEvent(data: unknown): Parsed<PolicyEvent> {
     value: {
       policyId: policyId as string,
       operation,
+      byHand: data.operation === undefined || data.operation === null,
       revision: typeof data._rev === 'string' ? data._rev : undefined,
       organizationIds,
+      namedOrganizationId: isOrganizationId(current) ? current : undefined,
       skippedPreviousOrganizationId,
     },
   }
+}
+
+/**
+ * Whether a later revision of the policy has been published since the event's own, and so the invocation for it
+ * owns the Organization the event's revision names. Said as the later revision (or "a deletion"); undefined when
+ * the event is the latest, when it cannot be told (no revision in the projection, a delete event), and when the
+ * CLI ran the function on a document by hand: the operator asked for that document to be synced.
+ *
+ * Why the later invocation owns that Organization, and only that one: the first revision published after the
+ * event's own has the event's revision as `before()`, so the blueprint's filter
+ * (`defined(before().auth0OrganizationId)`) passes it and its event lists this Organization as the previous one.
+ * The Organization the event's revision moved away from is in no later event, so its revoke stays with this one.
+ * `subject` is the policy as the Content Lake holds it now, read after the event's revision was committed.
+ */
+export function supersedingRevision(
+  event: Pick<PolicyEvent, 'operation' | 'byHand' | 'revision' | 'namedOrganizationId'>,
+  subject: { readonly _rev?: unknown } | null,
+): string | undefined {
+  const handsOver = !event.byHand && event.operation !== 'delete' && event.namedOrganizationId !== undefined
+  if (!handsOver || event.revision === undefined) return undefined
+  if (subject === null) return 'a deletion'
+  return typeof subject._rev === 'string' && subject._rev !== event.revision ? `revision ${subject._rev}` : undefined
 }

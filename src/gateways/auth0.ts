@@ -27,8 +27,10 @@ export interface WriteOptions {
   /**
    * Called after waiting out a rate limit, before the write is sent again: returns what to write now, or
    * undefined to withdraw the write. During a burst the state planned before the wait may be stale by then.
+   * `mayHaveWritten`: an earlier attempt of this write ended without a clear refusal (a timeout, a dropped
+   * connection, a 5xx), so Auth0 may hold what it sent.
    */
-  readonly revise?: () => Promise<Metadata | undefined>
+  readonly revise?: (attempts: { readonly mayHaveWritten: boolean }) => Promise<Metadata | undefined>
 }
 
 /** One Organization as the list endpoint returns it: enough to plan without a GET. */
@@ -100,10 +102,11 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
     send: (client: Management, timeoutInSeconds: number) => Promise<T>,
     observer?: RetryObserver,
     /** After a 429 wait, before the next attempt; false: send nothing more (throws Withdrawn). */
-    afterRateLimit?: () => Promise<boolean>,
+    afterRateLimit?: (attempts: { readonly mayHaveWritten: boolean }) => Promise<boolean>,
   ): Promise<T> {
     const started = Date.now()
     let tokenRefreshed = false
+    let mayHaveWritten = false
     for (let attempt = 1; ; attempt++) {
       const remainingMs = deadline - Date.now()
       const attemptTimeoutMs = Math.min(config.timeoutSeconds * 1000, remainingMs)
@@ -130,9 +133,10 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
           management = create()
         }
         const status = failure.kind === 'status' ? failure.status : undefined
+        if (status === undefined || status === 408 || status >= 500) mayHaveWritten = true
         observer?.({ operation, organizationId, status, delayMs: decision.delayMs })
         await sleep(decision.delayMs)
-        if (status === 429 && afterRateLimit && !(await afterRateLimit())) throw new Withdrawn()
+        if (status === 429 && afterRateLimit && !(await afterRateLimit({ mayHaveWritten }))) throw new Withdrawn()
       }
     }
   }
@@ -172,8 +176,8 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
                 ),
               observer,
               revise &&
-                (async () => {
-                  const revised = await revise()
+                (async (attempts) => {
+                  const revised = await revise(attempts)
                   if (revised === undefined) return false
                   current = revised
                   return true

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isOrganizationId } from '../../src/core/auth0-rules.ts'
-import { parsePolicyEvent } from '../../src/core/event.ts'
+import { type PolicyEvent, parsePolicyEvent, supersedingRevision } from '../../src/core/event.ts'
 import { type Issue, parsePolicy } from '../../src/core/policy.ts'
 import { policySource } from '../support/policies.ts'
 
@@ -152,5 +152,42 @@ describe('parsePolicyEvent', () => {
   it('requires a document ID and a known operation', () => {
     const parsed = parsePolicyEvent({ operation: 'publish' })
     expect(!parsed.ok && parsed.issues.map((issue) => issue.field)).toEqual(['_id', 'operation'])
+  })
+})
+
+describe('supersedingRevision', () => {
+  const event = (data: Record<string, unknown>): PolicyEvent => {
+    const parsed = parsePolicyEvent({ _id: 'p', _rev: 'r1', operation: 'update', ...data })
+    if (!parsed.ok) throw new Error('test event does not parse')
+    return parsed.value
+  }
+  const named = event({ auth0OrganizationId: 'org_a' })
+
+  it('names the later revision, or a deletion, when the event revision was published over', () => {
+    expect(named.namedOrganizationId).toBe('org_a')
+    expect(supersedingRevision(named, { _rev: 'r2' })).toBe('revision r2')
+    expect(supersedingRevision(named, null)).toBe('a deletion')
+    expect(supersedingRevision(event({ operation: 'create', auth0OrganizationId: 'org_a' }), { _rev: 'r2' })).toBe(
+      'revision r2',
+    )
+  })
+
+  it('keeps the event when it is the latest revision or when a later event would not carry its Organization', () => {
+    expect(supersedingRevision(named, { _rev: 'r1' })).toBeUndefined()
+    // No revision in the projection: nothing to compare.
+    expect(
+      supersedingRevision(event({ _rev: undefined, auth0OrganizationId: 'org_a' }), { _rev: 'r2' }),
+    ).toBeUndefined()
+    // A delete names no Organization of its own; its revoke is in no later event.
+    const deleted = event({ operation: 'delete', auth0OrganizationId: null, previousOrganizationId: 'org_a' })
+    expect(deleted.namedOrganizationId).toBeUndefined()
+    expect(supersedingRevision(deleted, { _rev: 'r2' })).toBeUndefined()
+    // A revision that names no Organization: the one it moved away from stays with this event.
+    const cleared = event({ auth0OrganizationId: null, previousOrganizationId: 'org_a' })
+    expect(supersedingRevision(cleared, { _rev: 'r2' })).toBeUndefined()
+    // The CLI ran the function on this document (no operation): the operator wants it synced.
+    expect(supersedingRevision(event({ operation: null, auth0OrganizationId: 'org_a' }), null)).toBeUndefined()
+    // A revision the Content Lake holds with no readable _rev is never taken for a later one.
+    expect(supersedingRevision(named, {})).toBeUndefined()
   })
 })

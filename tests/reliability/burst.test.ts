@@ -1,11 +1,14 @@
 /**
  * A burst against Auth0's write limit: invocations that wait out a 429 plan again from what the Content Lake and
  * Auth0 hold after the wait, so the ones queued for one Organization coalesce into one write of its latest state
- * instead of each writing the state it planned before the wait. Proven by counting requests at the emulator (the
- * write bucket holds one request and refills slowly, so the later invocations must wait). Real SDKs, real handler.
+ * instead of each writing the state it planned before the wait. An invocation whose revision was published over
+ * leaves the Organization to the later revision's invocation. Proven by counting requests at the emulator (the
+ * write bucket holds one request and refills slowly, so the later invocations must wait) and by the sync status
+ * each invocation recorded. Real SDKs, real handler.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
+import { statusDocumentId } from '../../src/status.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const ORG = 'org_burst01'
@@ -33,8 +36,26 @@ const okWrites = () =>
   stack.auth0.filterRequests({ method: 'PATCH', path: `/api/v2/organizations/${ORG}` }).filter((r) => r.status === 200)
 const limitedWrites = () => stack.auth0.filterRequests({ method: 'PATCH' }).filter((r) => r.status === 429)
 
-async function publish(plan: string) {
-  await stack.sanity.createOrReplace(policyDocument({ _id: POLICY, auth0OrganizationId: ORG, plan }))
+/** Publishes the policy with this plan (and Organization); returns the published revision. */
+async function publish(plan: string, organizationId = ORG): Promise<string> {
+  const published = await stack.sanity.createOrReplace(
+    policyDocument({ _id: POLICY, auth0OrganizationId: organizationId, plan }),
+  )
+  return published._rev
+}
+
+/** The policy revisions that recorded a sync status, oldest first, with their outcome and Organizations. */
+function recordedAttempts() {
+  const status = stack.lake.getDocument(statusDocumentId(POLICY)) as {
+    history?: Array<{ policyRevision?: string; outcome?: string; organizations?: Array<{ organizationId: string }> }>
+  } | null
+  return (status?.history ?? [])
+    .map((attempt) => ({
+      revision: attempt.policyRevision,
+      outcome: attempt.outcome,
+      organizations: attempt.organizations?.map((organization) => organization.organizationId),
+    }))
+    .reverse()
 }
 
 async function until(condition: () => boolean) {
@@ -45,15 +66,15 @@ async function until(condition: () => boolean) {
 }
 
 describe('a burst of publishes against the write limit', () => {
-  it('an invocation that waited on the limit writes the latest state once; the later one finds nothing to write', async () => {
-    await publish('free')
+  it('an invocation published over while it waited on the limit hands over: one write, of the latest state', async () => {
+    const free = await publish('free')
     await stack.deliver() // takes the bucket's only write
     expect(okWrites()).toHaveLength(1)
 
     await publish('team')
     const first = stack.deliver()
     await until(() => limitedWrites().length > 0) // the 'team' invocation now waits on the limit…
-    await publish('pro') // …while the policy moves on, and the 'pro' invocation queues behind it
+    const pro = await publish('pro') // …while the policy moves on, and the 'pro' invocation queues behind it
     const second = stack.deliver()
     const invocations = [...(await first), ...(await second)]
 
@@ -66,6 +87,71 @@ describe('a burst of publishes against the write limit', () => {
       'pro',
     ])
     expect(stack.metadata(ORG)).toMatchObject({ ...FOREIGN, plan: 'pro' })
+    // The 'team' invocation recorded nothing: the 'pro' one owns the Organization and its status says synced.
+    expect(recordedAttempts()).toEqual([
+      { revision: free, outcome: 'synced', organizations: [ORG] },
+      { revision: pro, outcome: 'synced', organizations: [ORG] },
+    ])
+  })
+
+  it('a write that may have reached Auth0 before the 429 is never handed over: it is re-planned and sent', async () => {
+    await stack.close()
+    stack = await startLocalStack({
+      documents: [...roleDocuments(), ...planDocuments()],
+      auth0: { organizations: [{ id: ORG, name: 'burst', metadata: { ...FOREIGN } }] },
+    })
+    await publish('free')
+    await stack.deliver()
+    const team = await publish('team')
+    // The first attempt ends in a 503 (Auth0 may or may not have applied it), the second in a 429.
+    stack.auth0.injectFault({ method: 'PATCH', status: 503 })
+    stack.auth0.injectFault({ method: 'PATCH', status: 429, headers: { 'retry-after': '1' } })
+    const first = stack.deliver()
+    await until(() => limitedWrites().length > 0)
+    await publish('pro') // during the wait; its event is delivered once the 'team' invocation is done
+    const invocations = [...(await first), ...(await stack.deliver())]
+
+    expect(invocations.map((invocation) => invocation.error)).toEqual([undefined, undefined])
+    // The 'team' invocation wrote the latest state itself, as its status says; the 'pro' one found it in place.
+    expect(okWrites().map((request) => (request.body as { metadata: { plan: string } }).metadata.plan)).toEqual([
+      'free',
+      'pro',
+    ])
+    expect(recordedAttempts().map(({ revision, outcome }) => [revision === team, outcome])).toEqual([
+      [false, 'synced'],
+      [true, 'synced'],
+      [false, 'unchanged'],
+    ])
+  })
+
+  it('an invocation published over before it starts hands over the Organization it names, and still revokes the one it left', async () => {
+    const OTHER = 'org_burst02'
+    await stack.close()
+    stack = await startLocalStack({
+      documents: [...roleDocuments(), ...planDocuments()],
+      auth0: {
+        organizations: [
+          { id: ORG, name: 'burst', metadata: { ...FOREIGN } },
+          { id: OTHER, name: 'other', metadata: {} },
+        ],
+      },
+    })
+    await publish('free')
+    await stack.deliver()
+    const moved = await publish('free', OTHER) // moves the policy to OTHER…
+    const later = await publish('pro', OTHER) // …and is published over before its event is delivered
+    const invocations = await stack.deliver() // in commit order: the move's event, then the later one's
+
+    expect(invocations.map((invocation) => invocation.error)).toEqual([undefined, undefined])
+    expect(stack.metadata(ORG)).toEqual(FOREIGN)
+    expect(stack.metadata(OTHER)).toMatchObject({ plan: 'pro' })
+    // One write to OTHER, by the later invocation; the move's invocation revoked ORG and left OTHER to it.
+    expect(stack.auth0.filterRequests({ method: 'PATCH', path: `/api/v2/organizations/${OTHER}` })).toHaveLength(1)
+    expect(stack.auth0.filterRequests({ method: 'GET', path: `/api/v2/organizations/${OTHER}` })).toHaveLength(1)
+    expect(recordedAttempts().slice(1)).toEqual([
+      { revision: moved, outcome: 'revoked', organizations: [ORG] },
+      { revision: later, outcome: 'synced', organizations: [OTHER] },
+    ])
   })
 
   it('five invocations queued for one Organization make one write between them', async () => {
