@@ -216,12 +216,12 @@ export async function reconcileOrganization(
   refresh?: Refresh,
 ): Promise<OrganizationResult> {
   try {
-    let readWaited = false
-    const onRateLimited = () => {
-      readWaited = true
+    // A read that waited on a rate limit plans from the claimants reloaded after its last wait.
+    let current = claimants
+    const onRateLimited = async () => {
+      current = await (refresh as Refresh)({ mayHaveWritten: false })
     }
     let observed = await organizations.readMetadata(organizationId, refresh && { onRateLimited })
-    const current = readWaited && refresh ? await refresh({ mayHaveWritten: false }) : claimants
     let plan = planOrganization({ organizationId, claimants: current, observed })
     if (plan.action === 'write') {
       const revise = async (attempts: { readonly mayHaveWritten: boolean }): Promise<Metadata | undefined> => {

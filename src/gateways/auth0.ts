@@ -19,8 +19,11 @@ export interface OrganizationsGateway {
 }
 
 export interface ReadOptions {
-  /** Told when Auth0 rate-limited the read and it was sent again after the wait: what was loaded before is older. */
-  readonly onRateLimited?: () => void
+  /**
+   * Awaited after each rate-limit wait, before the read is sent again: what was loaded before is older by then.
+   * What it throws ends the read.
+   */
+  readonly onRateLimited?: () => void | Promise<void>
 }
 
 export interface WriteOptions {
@@ -154,7 +157,7 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
             observer,
             onRateLimited &&
               (async () => {
-                onRateLimited()
+                await onRateLimited()
                 return true
               }),
           )

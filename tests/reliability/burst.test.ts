@@ -94,6 +94,36 @@ describe('a burst of publishes against the write limit', () => {
     ])
   })
 
+  it('an invocation published over while its read waited on the limit hands over without reading again', async () => {
+    await stack.close()
+    stack = await startLocalStack({
+      documents: [...roleDocuments(), ...planDocuments()],
+      auth0: {
+        organizations: [{ id: ORG, name: 'burst', metadata: { ...FOREIGN } }],
+        rateLimits: { read: { capacity: 1, refillPerMinute: 30 } },
+        timeScale: 2,
+        scaledReset: true,
+      },
+    })
+    const okReads = () =>
+      stack.auth0
+        .filterRequests({ method: 'GET', path: `/api/v2/organizations/${ORG}` })
+        .filter((r) => r.status === 200)
+    const free = await publish('free')
+    await stack.deliver() // takes the bucket's only read
+    await publish('team')
+    const first = stack.deliver()
+    await until(() => stack.auth0.filterRequests({ method: 'GET' }).some((request) => request.status === 429))
+    const pro = await publish('pro')
+    const invocations = [...(await first), ...(await stack.deliver())]
+
+    expect(invocations.map((invocation) => invocation.error)).toEqual([undefined, undefined])
+    // Two reads went through: the 'free' invocation's and the 'pro' one's. The 'team' one never read again.
+    expect(okReads()).toHaveLength(2)
+    expect(stack.metadata(ORG)).toMatchObject({ ...FOREIGN, plan: 'pro' })
+    expect(recordedAttempts().map(({ revision }) => revision)).toEqual([free, pro])
+  })
+
   it('a write that may have reached Auth0 before the 429 is never handed over: it is re-planned and sent', async () => {
     await stack.close()
     stack = await startLocalStack({
