@@ -178,14 +178,21 @@ async function measure(
 
   const trace = burstPublishes()
   log(`P2: ${trace.length} publishes over ${WINDOW_MINUTES} emulated minute (${(60 / TIME_SCALE).toFixed(0)} s real)`)
+  // The function logs one line per Organization it left to a later revision's invocation (describeReport).
+  let handedOver = 0
+  const functionLog = console.log
+  console.log = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && / superseded by /.test(args[0])) handedOver++
+    functionLog(...args)
+  }
   const started = Date.now()
   const deliveries: Promise<Array<{ error: unknown }>>[] = []
   let lastPublishAt = started
   /** Each policy's published revisions, in order, with when they were committed (real ms). */
   const revisions = new Map<string, Array<{ rev: string; at: number }>>()
   for (const publish of trace) {
-    const due = started + publish.at / TIME_SCALE
-    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
+    const wait = started + publish.at / TIME_SCALE - Date.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     const { _rev } = await stack.sanity.patch(publish.policyId).set(publish.set).commit()
     lastPublishAt = Date.now()
     revisions.set(publish.policyId, [...(revisions.get(publish.policyId) ?? []), { rev: _rev, at: lastPublishAt }])
@@ -194,6 +201,7 @@ async function measure(
   }
   const invocations = (await Promise.all(deliveries)).flat()
   const eventsDoneAt = Date.now()
+  console.log = functionLog
   const finalClaimants = await claimantsNow()
   const changed = wanted(finalClaimants, (id) => before.get(id) ?? {}).length
   const lostAfterEvents = wanted(finalClaimants, observed).length
@@ -246,6 +254,13 @@ async function measure(
     else superseded++
   }
   const failed = invocations.filter((invocation) => invocation.error !== undefined).length
+  const failureReasons = new Map<string, number>()
+  for (const { error } of invocations) {
+    if (error === undefined) continue
+    // The bundle carries its own copy of SyncError, so its errors are known by their shape.
+    const reason = String((error as { reason?: unknown }).reason ?? 'other')
+    failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1)
+  }
   const tokens = stack.auth0.count({ path: '/oauth/token' })
 
   const limits = PROFESSIONAL_RATE_LIMITS
@@ -266,7 +281,15 @@ async function measure(
   return {
     columns: ['events', 'reconcile', 'total'],
     rows: [
-      { label: 'invocations', values: [`${invocations.length} (${failed} failed)`, '', ''] },
+      {
+        label: 'invocations',
+        values: [
+          `${invocations.length} (${failed} failed${[...failureReasons].map(([reason, n]) => `: ${n} ${reason}`).join(',')})`,
+          '',
+          '',
+        ],
+      },
+      { label: 'left to a later revision (handed over)', values: [String(handedOver), '', ''] },
       { label: 'last publish committed at', values: [minutes(emulatedMinutes(lastPublishAt - started)), '', ''] },
       { label: 'Auth0 tokens', values: [String(tokens), '', ''] },
       row('Auth0 PATCH (written)', 'write', 200),
