@@ -88,7 +88,12 @@ export const coldStart: Bench = {
         nodeHttpOnly: [
           '--input-type=module',
           '-e',
-          `${plainNodeHttpScript(lake.clientConfig, auth0.domain, policy)}; ${DONE}`,
+          `${plainNodeHttpScript(false, lake.clientConfig, auth0.domain, policy)}; ${DONE}`,
+        ],
+        oneHttps: [
+          '--input-type=module',
+          '-e',
+          `${plainNodeHttpScript(true, lake.clientConfig, auth0.domain, policy)}; ${DONE}`,
         ],
       }
       const before = baseline ? await packAsDeployDidBefore(join(scratch, 'before'), log) : undefined
@@ -131,6 +136,7 @@ export const coldStart: Bench = {
           row('import + first invocation', 'invocation', '4 requests'),
           row('the same 4 requests, plain fetch', 'fetchOnly', '–'),
           row('the same 4 requests, node:http(s), no fetch', 'nodeHttpOnly', '–'),
+          row('one HTTPS request (the token), node:https', 'oneHttps', '–'),
           {
             label: 'artifact alone (invocation − plain fetch)',
             values: ['–', `${(at('invocation') - at('fetchOnly')).toFixed(1)} ms`, `+${(ownShare - 1).toFixed(2)}×`],
@@ -253,10 +259,25 @@ function fourRequests(
 /**
  * The same four requests with node:http and node:https (keep-alive agents), no fetch: what they cost without
  * loading undici, which Node's fetch (and so both SDKs) needs. The floor of any handler written in Node.
+ * `tokenOnly`: just the token request, one HTTPS round trip: the floor of anything that talks to Auth0 at all.
  */
-function plainNodeHttpScript(...args: Parameters<typeof fourRequests>): string {
+function plainNodeHttpScript(tokenOnly: boolean, ...args: Parameters<typeof fourRequests>): string {
   const r = fourRequests(...args)
+  const token = `const { access_token } = await send(${JSON.stringify(r.tokenUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.token)} })`
+  if (tokenOnly) return `${nodeHttpSend}\n${token}`
   return `
+    ${nodeHttpSend}
+    await send(${JSON.stringify(r.query)})
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    ${token}
+    await turn()
+    await send(${JSON.stringify(r.organization)}, { headers: { authorization: 'Bearer ' + access_token } })
+    await send(${JSON.stringify(r.mutateUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.mutation)} })
+  `
+}
+
+/** A JSON request over node:http(s) with a keep-alive agent per protocol, as a script's opening lines. */
+const nodeHttpSend = `
     import http from 'node:http'
     import https from 'node:https'
     const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) }
@@ -271,15 +292,7 @@ function plainNodeHttpScript(...args: Parameters<typeof fourRequests>): string {
       request.on('error', reject)
       request.end(body)
     })
-    const json = { 'content-type': 'application/json' }
-    await send(${JSON.stringify(r.query)})
-    const turn = () => new Promise((resolve) => setImmediate(resolve))
-    const { access_token } = await send(${JSON.stringify(r.tokenUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.token)} })
-    await turn()
-    await send(${JSON.stringify(r.organization)}, { headers: { authorization: 'Bearer ' + access_token } })
-    await send(${JSON.stringify(r.mutateUrl)}, { method: 'POST', headers: json, body: ${JSON.stringify(r.mutation)} })
-  `
-}
+    const json = { 'content-type': 'application/json' }`
 
 /**
  * The four requests of an in-step event, with global fetch and nothing else: the I/O floor of any handler. One turn
