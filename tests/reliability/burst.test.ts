@@ -7,6 +7,7 @@
  * each invocation recorded. Real SDKs, real handler.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { MutationChange } from '../../emulators/content-lake.ts'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { statusDocumentId } from '../../src/status.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
@@ -152,6 +153,32 @@ describe('a burst of publishes against the write limit', () => {
       [true, 'synced'],
       [false, 'unchanged'],
     ])
+  })
+
+  it('an invocation published over before it starts costs one query: no Auth0 request, no status write', async () => {
+    const free = await publish('free')
+    await stack.deliver()
+    const changes: MutationChange[] = []
+    stack.lake.onMutation((change) => {
+      if (change.id === POLICY) changes.push(change)
+    })
+    await publish('team')
+    const pro = await publish('pro')
+    await stack.lake.settled()
+    stack.auth0.clearRequests()
+    stack.lake.clearRequests()
+    const [team] = changes
+    if (!team) throw new Error('no change recorded for the team publish')
+    const invocation = await stack.redeliver(team)
+
+    expect(invocation?.error).toBeUndefined()
+    expect(stack.auth0.requests).toEqual([])
+    expect(stack.lake.requests.map((request) => request.path)).toEqual([
+      expect.stringMatching(/^\/v[\d-]+\/data\/query\//),
+    ])
+    await stack.deliver() // both events, as the runtime delivers them: 'team' hands over again, 'pro' syncs
+    expect(recordedAttempts().map(({ revision }) => revision)).toEqual([free, pro])
+    expect(stack.metadata(ORG)).toMatchObject({ ...FOREIGN, plan: 'pro' })
   })
 
   it('an invocation published over before it starts hands over the Organization it names, and still revokes the one it left', async () => {
