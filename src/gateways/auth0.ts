@@ -73,6 +73,12 @@ export type RetryObserver = (wait: {
 /** Lives as long as the warm instance; `forInvocation` binds the calls of one invocation to its deadline. */
 export interface Auth0Connection {
   forInvocation(deadline: number, observer?: RetryObserver): OrganizationsGateway & OrganizationLister
+  /**
+   * Starts fetching the token unless the SDK holds one, so that a cold invocation's token request (and its TLS
+   * set-up) overlaps its Content Lake query instead of following it. Never throws: a failure is left to the first
+   * call, which fetches again under the retry policy. The SDK shares one request between concurrent callers.
+   */
+  prefetchToken(): void
 }
 
 type Operation = 'read' | 'update' | 'list'
@@ -145,6 +151,9 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
   }
 
   return {
+    prefetchToken() {
+      management.token().catch(() => undefined)
+    },
     forInvocation(deadline, observer) {
       return {
         async readMetadata(organizationId, options) {
