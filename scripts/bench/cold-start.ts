@@ -31,6 +31,11 @@ const DEFAULT_RUNS = 21
 const WARM_UP_RUNS = 2
 /** Issue #11: import plus the first invocation within 3× a bare `node -e 0`, measured in the same run. */
 const START_RATIO_TARGET = 3
+/**
+ * Added by both emulators to every response for one more run of the invocation: the time that adds, in units of
+ * this, shows how much of its I/O waits in a row (a network's round trips, which the loopback hides).
+ */
+const LATENCY_MS = 40
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(REPO_ROOT, 'functions/sync-access-policy/fixtures', name), 'utf8'))
@@ -80,6 +85,7 @@ export const coldStart: Bench = {
         bare: ['-e', '0'],
         import: ['--input-type=module', '-e', `await import(${JSON.stringify(artifact)}); ${DONE}`],
         invocation: start(artifact),
+        invocationWithLatency: start(artifact),
         fetchOnly: [
           '--input-type=module',
           '-e',
@@ -106,7 +112,11 @@ export const coldStart: Bench = {
       log(`P3: ${WARM_UP_RUNS} warm-up and ${runs} measured rounds of ${count} child processes`)
       for (let round = 0; round < WARM_UP_RUNS + runs; round++) {
         for (const [name, args] of Object.entries(variants)) {
+          const latency = name === 'invocationWithLatency'
+          if (latency)
+            for (const emulator of [auth0, lake]) emulator.injectFault({ delayMs: LATENCY_MS, times: Infinity })
           const ms = await timeChild(args, env)
+          if (latency) for (const emulator of [auth0, lake]) emulator.clearFaults()
           if (round >= WARM_UP_RUNS) times[name]?.push(ms)
         }
       }
@@ -137,6 +147,14 @@ export const coldStart: Bench = {
           row('the same 4 requests, plain fetch', 'fetchOnly', '–'),
           row('the same 4 requests, node:http(s), no fetch', 'nodeHttpOnly', '–'),
           row('one HTTPS request (the token), node:https', 'oneHttps', '–'),
+          {
+            label: `import + first invocation, ${LATENCY_MS} ms added to each response`,
+            values: [
+              `+${((at('invocationWithLatency') - at('invocation')) / LATENCY_MS).toFixed(2)} × ${LATENCY_MS} ms`,
+              `${at('invocationWithLatency').toFixed(1)} ms`,
+              `${(at('invocationWithLatency') / bare).toFixed(2)}×`,
+            ],
+          },
           {
             label: 'artifact alone (invocation − plain fetch)',
             values: ['–', `${(at('invocation') - at('fetchOnly')).toFixed(1)} ms`, `+${(ownShare - 1).toFixed(2)}×`],
