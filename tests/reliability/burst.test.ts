@@ -7,6 +7,7 @@
  * each invocation recorded. Real SDKs, real handler.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Auth0EmulatorOptions } from '../../emulators/auth0.ts'
 import type { MutationChange } from '../../emulators/content-lake.ts'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { statusDocumentId } from '../../src/status.ts'
@@ -16,21 +17,28 @@ const ORG = 'org_burst01'
 const POLICY = 'policy-burst'
 const FOREIGN = { crmAccount: 'CRM-7' }
 
-let stack: LocalStack
-beforeEach(async () => {
-  stack = await startLocalStack({
+/** A stack whose tenant has ORG (with its own key) and `others`, with these rate limits (none when omitted). */
+async function restart(rateLimits?: Auth0EmulatorOptions['rateLimits'], others: string[] = []) {
+  await running?.close()
+  running = stack = await startLocalStack({
     documents: [...roleDocuments(), ...planDocuments()],
     auth0: {
-      organizations: [{ id: ORG, name: 'burst', metadata: { ...FOREIGN } }],
-      // One write at once, the next one a real second later: every write after the first waits on the limit.
-      rateLimits: { write: { capacity: 1, refillPerMinute: 30 } },
-      timeScale: 2,
-      scaledReset: true,
+      organizations: [
+        { id: ORG, name: 'burst', metadata: { ...FOREIGN } },
+        ...others.map((id) => ({ id, name: id, metadata: {} })),
+      ],
+      ...(rateLimits ? { rateLimits, timeScale: 2, scaledReset: true } : {}),
     },
   })
-})
+}
+
+let stack: LocalStack
+let running: LocalStack | undefined
+// One write at once, the next one a real second later: every write after the first waits on the limit.
+beforeEach(() => restart({ write: { capacity: 1, refillPerMinute: 30 } }))
 afterEach(async () => {
-  await stack.close()
+  await running?.close()
+  running = undefined
 })
 
 const okWrites = () =>
@@ -96,16 +104,7 @@ describe('a burst of publishes against the write limit', () => {
   })
 
   it('an invocation published over while its read waited on the limit hands over without reading again', async () => {
-    await stack.close()
-    stack = await startLocalStack({
-      documents: [...roleDocuments(), ...planDocuments()],
-      auth0: {
-        organizations: [{ id: ORG, name: 'burst', metadata: { ...FOREIGN } }],
-        rateLimits: { read: { capacity: 1, refillPerMinute: 30 } },
-        timeScale: 2,
-        scaledReset: true,
-      },
-    })
+    await restart({ read: { capacity: 1, refillPerMinute: 30 } })
     const okReads = () =>
       stack.auth0
         .filterRequests({ method: 'GET', path: `/api/v2/organizations/${ORG}` })
@@ -126,11 +125,7 @@ describe('a burst of publishes against the write limit', () => {
   })
 
   it('a write that may have reached Auth0 before the 429 is never handed over: it is re-planned and sent', async () => {
-    await stack.close()
-    stack = await startLocalStack({
-      documents: [...roleDocuments(), ...planDocuments()],
-      auth0: { organizations: [{ id: ORG, name: 'burst', metadata: { ...FOREIGN } }] },
-    })
+    await restart()
     await publish('free')
     await stack.deliver()
     const team = await publish('team')
@@ -183,16 +178,7 @@ describe('a burst of publishes against the write limit', () => {
 
   it('an invocation published over before it starts hands over the Organization it names, and still revokes the one it left', async () => {
     const OTHER = 'org_burst02'
-    await stack.close()
-    stack = await startLocalStack({
-      documents: [...roleDocuments(), ...planDocuments()],
-      auth0: {
-        organizations: [
-          { id: ORG, name: 'burst', metadata: { ...FOREIGN } },
-          { id: OTHER, name: 'other', metadata: {} },
-        ],
-      },
-    })
+    await restart(undefined, [OTHER])
     await publish('free')
     await stack.deliver()
     const moved = await publish('free', OTHER) // moves the policy to OTHER…
