@@ -213,7 +213,10 @@ async function measure(params: ReconcileBenchParams, log: (line: string) => void
       },
       {
         label: 'Content Lake queries',
-        values: [String(lakeQueries), `policies/1000 = ${Math.ceil(params.organizations / 1000)}, +1 empty page`],
+        values: [
+          String(lakeQueries),
+          `policies/1000 = ${Math.ceil(params.organizations / 1000)}, +1 empty page, +1 for the plans`,
+        ],
       },
       {
         label: 'summary (--json)',
