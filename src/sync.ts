@@ -7,7 +7,7 @@ import { SyncError } from './core/errors.ts'
 import { type PolicyEvent, parsePolicyEvent, supersedingRevision } from './core/event.ts'
 import { type Plan, planOrganization, rankClaimants } from './core/planner.ts'
 import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
-import type { OrganizationsGateway } from './gateways/auth0.ts'
+import type { OrganizationsGateway, WriteAttempts } from './gateways/auth0.ts'
 import type { PolicyState, PolicyStore } from './gateways/sanity.ts'
 
 export interface SyncDeps {
@@ -90,7 +90,7 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
     supersededBy !== undefined && event.namedOrganizationId !== undefined
       ? [{ organizationId: event.namedOrganizationId, outcome: 'superseded', by: supersededBy }]
       : []
-  const remaining = event.organizationIds.filter((id) => !handedOver.some((result) => result.organizationId === id))
+  const remaining = event.organizationIds.filter((id) => id !== handedOver[0]?.organizationId)
   if (remaining.length === 0) {
     return { ...base, outcome: 'superseded', organizations: handedOver, rounds: 0, error: undefined }
   }
@@ -197,11 +197,8 @@ function claimantsSignature(claimants: readonly PolicySource[], organizationId: 
     .join(',')
 }
 
-/**
- * The claimants as the Content Lake holds them now, for a plan made again after a rate-limit wait.
- * `mayHaveWritten`: an earlier attempt of the write being revised may have reached Auth0.
- */
-export type Refresh = (attempts: { readonly mayHaveWritten: boolean }) => Promise<readonly PolicySource[]>
+/** The claimants as the Content Lake holds them now, for a plan made again after a rate-limit wait. */
+export type Refresh = (attempts: WriteAttempts) => Promise<readonly PolicySource[]>
 
 /**
  * Brings one Organization in line with the Content Lake: one read, at most one write. With `refresh`, a plan made
@@ -224,7 +221,7 @@ export async function reconcileOrganization(
     let observed = await organizations.readMetadata(organizationId, refresh && { onRateLimited })
     let plan = planOrganization({ organizationId, claimants: current, observed })
     if (plan.action === 'write') {
-      const revise = async (attempts: { readonly mayHaveWritten: boolean }): Promise<Metadata | undefined> => {
+      const revise = async (attempts: WriteAttempts): Promise<Metadata | undefined> => {
         const fresh = await (refresh as Refresh)(attempts)
         observed = await organizations.readMetadata(organizationId)
         plan = planOrganization({ organizationId, claimants: fresh, observed })

@@ -26,14 +26,18 @@ export interface ReadOptions {
   readonly onRateLimited?: () => void | Promise<void>
 }
 
+/** What the attempts so far of one write tell. */
+export interface WriteAttempts {
+  /** An earlier attempt ended without a clear refusal (a timeout, a dropped connection, a 5xx): Auth0 may hold it. */
+  readonly mayHaveWritten: boolean
+}
+
 export interface WriteOptions {
   /**
    * Called after waiting out a rate limit, before the write is sent again: returns what to write now, or
    * undefined to withdraw the write. During a burst the state planned before the wait may be stale by then.
-   * `mayHaveWritten`: an earlier attempt of this write ended without a clear refusal (a timeout, a dropped
-   * connection, a 5xx), so Auth0 may hold what it sent.
    */
-  readonly revise?: (attempts: { readonly mayHaveWritten: boolean }) => Promise<Metadata | undefined>
+  readonly revise?: (attempts: WriteAttempts) => Promise<Metadata | undefined>
 }
 
 /** One Organization as the list endpoint returns it: enough to plan without a GET. */
@@ -111,7 +115,7 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
     send: (client: Management, timeoutInSeconds: number) => Promise<T>,
     observer?: RetryObserver,
     /** After a 429 wait, before the next attempt; false: send nothing more (throws Withdrawn). */
-    afterRateLimit?: (attempts: { readonly mayHaveWritten: boolean }) => Promise<boolean>,
+    afterRateLimit?: (attempts: WriteAttempts) => Promise<boolean>,
   ): Promise<T> {
     const started = Date.now()
     let tokenRefreshed = false
