@@ -16,6 +16,9 @@
 //   GET      /data/history/{dataset}/documents/{id}?revision=|time=   a document as it was
 //   GET      /data/history/{dataset}/transactions/{ids}               NDJSON transactions with effects
 //
+// Every /data endpoint is per dataset: a project with several datasets (content-lake.ts `datasets`) has a listener,
+// Actions API and history for each, and a dataset the project does not have answers 404 "Dataset … not found".
+//
 // Not emulated, on purpose: the presence socket (/socket), upsell "journey" endpoints, /help (module version
 // check), comments and media libraries. The Studio works without them.
 
@@ -77,15 +80,18 @@ const draftIdOf = (id: string) => `drafts.${id}`
 
 export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEndpointsOptions = {}): void {
   const keyValues = new Map<string, unknown>()
-  const transactions: { id: string; timestamp: string; changes: readonly MutationChange[] }[] = []
-  const streams = new Set<(changes: readonly MutationChange[], transactionId: string, timestamp: string) => void>()
+  type Transaction = { id: string; timestamp: string; changes: readonly MutationChange[] }
+  type Stream = (changes: readonly MutationChange[], transactionId: string, timestamp: string) => void
+  // Per dataset: its transaction log (for history) and its open listeners.
+  const transactionsOf = new Map<string, Transaction[]>(lake.datasets.map((name) => [name, []]))
+  const streamsOf = new Map<string, Set<Stream>>(lake.datasets.map((name) => [name, new Set()]))
 
   lake.onTransaction((changes) => {
     const first = changes[0]
     if (!first) return
     const timestamp = first.after?._updatedAt ?? new Date().toISOString()
-    transactions.push({ id: first.transactionId, timestamp, changes })
-    for (const stream of streams) stream(changes, first.transactionId, timestamp)
+    transactionsOf.get(first.dataset)?.push({ id: first.transactionId, timestamp, changes })
+    for (const stream of streamsOf.get(first.dataset) ?? []) stream(changes, first.transactionId, timestamp)
   })
 
   lake.use(cors)
@@ -94,7 +100,6 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
     const path = match?.[1] ?? context.url.pathname
     const { method, send } = context
     const project = `/projects/${lake.projectId}`
-    const dataPath = (endpoint: string) => `/data/${endpoint}/${lake.dataset}`
 
     if (method === 'GET' && path === '/users/me') return answer(send, LOCAL_USER)
     if (path.startsWith('/users/me/keyvalue')) return keyValue(context, path)
@@ -102,9 +107,13 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
     if (method === 'GET' && path === `${project}/datasets`) {
       // Add-on datasets (comments) do not exist here.
       const addon = context.url.searchParams.has('datasetProfile')
-      return answer(send, addon ? [] : [{ name: lake.dataset, aclMode: 'private', addonFor: null }])
+      return answer(send, addon ? [] : lake.datasets.map((name) => ({ name, aclMode: 'private', addonFor: null })))
     }
-    if (method === 'GET' && path === `${project}/datasets/${lake.dataset}/acl`) return answer(send, LOCAL_GRANTS)
+    const acl = new RegExp(`^${project}/datasets/([^/]+)/acl$`).exec(path)
+    if (method === 'GET' && acl) {
+      if (!lake.datasets.includes(decodeURIComponent(acl[1] ?? ''))) throw notFound(decodeURIComponent(acl[1] ?? ''))
+      return answer(send, LOCAL_GRANTS)
+    }
     if (method === 'GET' && path === `${project}/grants`) return answer(send, {})
     if (method === 'GET' && path === `${project}/user-applications`) return answer(send, [])
     if (method === 'GET' && path === '/features') return answer(send, [])
@@ -112,21 +121,31 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
     // No telemetry leaves this machine.
     if (method === 'GET' && path === '/intake/telemetry-status') return answer(send, { status: 'denied' })
     if (method === 'GET' && path.startsWith(`/schedules/${lake.projectId}/`)) return answer(send, { schedules: [] })
-    if (method === 'GET' && path === dataPath('listen')) return listen(context)
-    if (method === 'POST' && path === dataPath('actions')) return actions(context)
-    if (method === 'GET' && path.startsWith(`${dataPath('history')}/documents/`)) {
-      return historyDocument(context, decodeURIComponent(path.slice(`${dataPath('history')}/documents/`.length)))
-    }
-    if (method === 'GET' && path.startsWith(`${dataPath('history')}/events/documents/`)) {
-      return historyEvents(context, decodeURIComponent(path.slice(`${dataPath('history')}/events/documents/`.length)))
-    }
-    if (method === 'GET' && path === dataPath('ping')) return answer(send, { ok: true })
-    if (method === 'GET' && path.startsWith(`${dataPath('history')}/transactions/`)) {
-      return historyTransactions(context, path.slice(`${dataPath('history')}/transactions/`.length))
+    const data = /^\/data\/(listen|actions|history|ping)\/([^/]+)(\/.*)?$/.exec(path)
+    if (data) {
+      const [, endpoint, encoded = '', rest = ''] = data
+      const dataset = decodeURIComponent(encoded)
+      if (!lake.datasets.includes(dataset)) throw notFound(dataset)
+      if (method === 'GET' && endpoint === 'listen' && rest === '') return listen(context, dataset)
+      if (method === 'POST' && endpoint === 'actions' && rest === '') return actions(context, dataset)
+      if (method === 'GET' && endpoint === 'ping' && rest === '') return answer(send, { ok: true })
+      if (method === 'GET' && endpoint === 'history' && rest.startsWith('/documents/')) {
+        return historyDocument(context, dataset, decodeURIComponent(rest.slice('/documents/'.length)))
+      }
+      if (method === 'GET' && endpoint === 'history' && rest.startsWith('/events/documents/')) {
+        return historyEvents(context, dataset, decodeURIComponent(rest.slice('/events/documents/'.length)))
+      }
+      if (method === 'GET' && endpoint === 'history' && rest.startsWith('/transactions/')) {
+        return historyTransactions(context, dataset, rest.slice('/transactions/'.length))
+      }
     }
     if (!/^\/data\/(query|doc|mutate)\//.test(path)) options.onUnhandled?.(method, context.url.pathname)
     return false
   })
+
+  function notFound(dataset: string) {
+    return lakeError(404, 'httpNotFound', `Dataset "${dataset}" not found for project ID "${lake.projectId}"`)
+  }
 
   function answer(send: RequestContext['send'], body: unknown): true {
     send(200, body)
@@ -155,7 +174,7 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
 
   // ----- listen (Server-Sent Events) ----------------------------------------------------------------------------
 
-  async function listen({ res, url, handled }: RequestContext): Promise<boolean> {
+  async function listen({ res, url, handled }: RequestContext, dataset: string): Promise<boolean> {
     const search = url.searchParams
     const query = search.get('query') ?? '*'
     const params: Json = {}
@@ -170,7 +189,9 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
 
     const matches = async (doc: StoredDocument | null) => {
       if (!doc || (!includeAllVersions && doc._id.startsWith('versions.'))) return false
-      const result = await (await evaluate(tree, { dataset: [doc], params })).get()
+      const result = await (
+        await evaluate(tree, { dataset: [doc], params, sanity: { projectId: lake.projectId, dataset } })
+      ).get()
       return Array.isArray(result) ? result.length > 0 : result != null
     }
 
@@ -216,6 +237,7 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
         }
       })
     }
+    const streams = streamsOf.get(dataset) ?? new Set()
     streams.add(stream)
     // Proxies and browsers drop idle streams; a comment line keeps it open.
     const keepAlive = setInterval(() => res.write(':\n\n'), 15_000)
@@ -228,19 +250,20 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
 
   // ----- Actions API -------------------------------------------------------------------------------------------
 
-  async function actions({ body, send, url }: RequestContext): Promise<boolean> {
+  async function actions({ body, send, url }: RequestContext, dataset: string): Promise<boolean> {
     const payload = (body ?? {}) as Json
     const list = Array.isArray(payload.actions) ? payload.actions : []
     if (list.length === 0) throw lakeError(400, 'httpBadRequest', 'Request body must have a non-empty "actions" array')
     const transactionId = typeof payload.transactionId === 'string' ? payload.transactionId : undefined
-    const mutations = list.flatMap((action, index) => mutationsForAction(action as Json, index))
+    const mutations = list.flatMap((action, index) => mutationsForAction(action as Json, index, dataset))
     if (payload.dryRun === true || url.searchParams.get('dryRun') === 'true') return answer(send, { transactionId })
-    const result = await lake.transact(mutations, transactionId)
+    const result = await lake.transact(mutations, transactionId, dataset)
     return answer(send, { transactionId: result.transactionId })
   }
 
   /** What one action does, as mutations on the current documents; fails like the Actions API when it cannot. */
-  function mutationsForAction(action: Json, index: number): Mutation[] {
+  function mutationsForAction(action: Json, index: number, dataset: string): Mutation[] {
+    const getDocument = (id: string) => lake.getDocument(id, dataset)
     const type = String(action.actionType ?? '')
     const publishedId = typeof action.publishedId === 'string' ? action.publishedId : ''
     const draftId =
@@ -249,8 +272,8 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
         : typeof action.versionId === 'string'
           ? action.versionId
           : draftIdOf(publishedId)
-    const draft = lake.getDocument(draftId)
-    const published = publishedId ? lake.getDocument(publishedId) : null
+    const draft = getDocument(draftId)
+    const published = publishedId ? getDocument(publishedId) : null
     const fail = (status: number, description: string) =>
       lakeError(status, 'actionError', `Action ${index} (${type}): ${description}`, { index })
     const expectRevision = (doc: StoredDocument | null, expected: unknown, what: string) => {
@@ -263,7 +286,7 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
       case 'sanity.action.document.create': {
         const attributes = (action.attributes ?? {}) as Json
         const id = typeof attributes._id === 'string' ? attributes._id : draftIdOf(publishedId)
-        if (lake.getDocument(id)) {
+        if (getDocument(id)) {
           if (action.ifExists === 'ignore') return []
           throw fail(409, `document "${id}" already exists`)
         }
@@ -292,7 +315,7 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
       }
       case 'sanity.action.document.delete': {
         const drafts = Array.isArray(action.includeDrafts) ? action.includeDrafts.map(String) : []
-        return [publishedId, ...drafts].filter((id) => lake.getDocument(id)).map((id) => ({ delete: { id } }))
+        return [publishedId, ...drafts].filter((id) => getDocument(id)).map((id) => ({ delete: { id } }))
       }
       case 'sanity.action.document.discard':
       case 'sanity.action.document.version.discard': {
@@ -312,7 +335,8 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
 
   // ----- history -----------------------------------------------------------------------------------------------
 
-  function historyDocument({ url, send }: RequestContext, id: string): boolean {
+  function historyDocument({ url, send }: RequestContext, dataset: string, id: string): boolean {
+    const transactions = transactionsOf.get(dataset) ?? []
     const revision = url.searchParams.get('revision')
     const time = url.searchParams.get('time')
     let found: StoredDocument | null | undefined
@@ -324,14 +348,16 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
       if (revision && change.after?._rev === revision) break
     }
     if (revision && found?._rev !== revision) {
-      found = lake.getDocument(id)?._rev === revision ? lake.getDocument(id) : undefined
+      const current = lake.getDocument(id, dataset)
+      found = current?._rev === revision ? current : undefined
     }
     if (!found) throw lakeError(404, 'documentNotFound', `No revision of "${id}" matches`)
     return answer(send, { documents: [found] })
   }
 
   /** The document's history as the Studio's history panel reads it, derived from the transaction log. */
-  function historyEvents({ send }: RequestContext, requestedId: string): boolean {
+  function historyEvents({ send }: RequestContext, dataset: string, requestedId: string): boolean {
+    const transactions = transactionsOf.get(dataset) ?? []
     const publishedId = requestedId.replace(/^drafts\./, '')
     const draftId = draftIdOf(publishedId)
     const events: Json[] = []
@@ -352,7 +378,7 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
       } else if (published && !published.after) {
         events.push({
           ...base,
-          type: draft?.after || lake.getDocument(draftId) ? 'unpublishDocument' : 'deleteDocumentGroup',
+          type: draft?.after || lake.getDocument(draftId, dataset) ? 'unpublishDocument' : 'deleteDocumentGroup',
         })
       } else if (draft && !draft.before && draft.after) {
         events.push({ ...base, type: 'createDocumentVersion', versionId: draftId, versionRevisionId: draft.after._rev })
@@ -371,7 +397,8 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
     })
   }
 
-  function historyTransactions({ res, url, handled }: RequestContext, idList: string): boolean {
+  function historyTransactions({ res, url, handled }: RequestContext, dataset: string, idList: string): boolean {
+    const transactions = transactionsOf.get(dataset) ?? []
     const ids = new Set(decodeURIComponent(idList).split(',').filter(Boolean))
     const search = url.searchParams
     const relevant = transactions.filter((transaction) => transaction.changes.some((change) => ids.has(change.id)))

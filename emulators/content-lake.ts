@@ -20,6 +20,18 @@
 // to true in undici 7) opens a `CONNECT host:80` tunnel even for http:// targets. Both that and absolute-form requests
 // (`GET http://host/path HTTP/1.1`) are served here. CONNECT to another loopback port is piped through untouched;
 // CONNECT to a non-loopback host on port 443 is refused (502) because the emulator cannot terminate TLS.
+//
+// Datasets: one project, one or more datasets (`datasets: { production: [...], staging: [...] }`), each with its own
+// documents, transactions and listeners; a request for any other dataset answers 404 "Dataset … not found", as
+// the Content Lake does. Every committed change names its dataset (`MutationChange.dataset`).
+//
+// Who may read: by default the emulator is open (any request reads and writes everything, as before). With
+// `aclMode` or `tokens` it models Sanity's access control (platform-facts.md "Private datasets"; Sanity docs
+// "Access control" / "Roles"): anonymous requests read nothing on a private dataset and only documents outside a
+// path (no "." in the ID, so no drafts) on a public one; a token reads what its role may read, and a query or doc
+// read answers with what is visible, empty rather than an error. Writes without permission fail with 403
+// `insufficientPermissionsError` (the body Sanity answers, seen in sanity-io/sanity#3284). Not modelled: ACLs on the
+// Studio's listen, actions and history endpoints (content-lake-studio.ts), which the dev stack uses open.
 
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
@@ -49,11 +61,31 @@ export interface StoredDocument extends SanityDocumentLike {
   _updatedAt: string
 }
 
+/** What a token's role may do (Sanity's roles, reduced to what the sync depends on). */
+export interface TokenGrant {
+  /** `true`: read every document; a list: only documents of these `_type`s; absent or `false`: nothing. */
+  readonly read?: boolean | readonly string[]
+  /** May create, update and delete documents. */
+  readonly write?: boolean
+  /** The datasets the grant covers (default: all); elsewhere the token has only anonymous access. */
+  readonly datasets?: readonly string[]
+}
+
 export interface ContentLakeEmulatorOptions {
   projectId?: string
+  /** The default dataset: where `documents` go and what `clientConfig` names. Default: the first of `datasets`, else `production`. */
   dataset?: string
-  /** When set, every API request must carry `Authorization: Bearer <token>`. */
+  /** The project's datasets and their seed documents, e.g. `{ production: [...], staging: [...] }`. */
+  datasets?: Record<string, SanityDocumentLike[]>
+  /** When set, every API request must carry `Authorization: Bearer <token>` (unless `tokens` or `aclMode` is set: then it is one full-access token). */
   token?: string
+  /** Token → what its role may do. Unknown tokens get 401, as Sanity answers a revoked or mistyped token. */
+  tokens?: Record<string, TokenGrant>
+  /**
+   * What anonymous requests may read: `private` nothing, `public` documents outside a path (no drafts). Default:
+   * `public` when `tokens` is set, else the emulator is open (anything may read and write, as before).
+   */
+  aclMode?: 'public' | 'private'
   documents?: SanityDocumentLike[]
   now?: () => Date
   /** Port to listen on (default: any free port). */
@@ -113,6 +145,8 @@ export interface FaultSpec {
 }
 
 export interface MutationChange {
+  /** The dataset the transaction was committed in. */
+  dataset: string
   id: string
   before: StoredDocument | null
   after: StoredDocument | null
@@ -146,28 +180,33 @@ export interface ContentLakeEmulator {
   /** apiHost to give the client, e.g. `http://127.0.0.1:PORT`. Also usable as an HTTP_PROXY. */
   readonly url: string
   readonly projectId: string
+  /** The default dataset: the one the methods below use when not given another. */
   readonly dataset: string
+  /** Every dataset of the project, the default first. */
+  readonly datasets: readonly string[]
   readonly clientConfig: ContentLakeClientConfig
+  /** `clientConfig` for another dataset of the project. */
+  clientConfigFor(dataset: string): ContentLakeClientConfig
   /** Live log of API requests (oldest first). */
   readonly requests: RequestLogEntry[]
   /** Live log of CONNECT tunnels. */
   readonly tunnels: TunnelLogEntry[]
-  documents(): StoredDocument[]
-  getDocument(id: string): StoredDocument | null
+  documents(dataset?: string): StoredDocument[]
+  getDocument(id: string, dataset?: string): StoredDocument | null
   /** Direct writes (no listeners, no log); fills in `_rev`, `_createdAt`, `_updatedAt` when missing. */
-  seed(docs: SanityDocumentLike[]): StoredDocument[]
+  seed(docs: SanityDocumentLike[], dataset?: string): StoredDocument[]
   clearRequests(): void
   injectFault(fault: FaultSpec): void
   clearFaults(): void
   /** Called after every committed transaction, once per changed document, in commit order. */
   onMutation(listener: MutationListener): () => void
-  /** Called synchronously at each commit with all of the transaction's changes (for the listen endpoint). */
+  /** Called synchronously at each commit with all of the transaction's changes, all in one dataset (for the listen endpoint). */
   onTransaction(listener: (changes: readonly MutationChange[]) => void): () => void
   /**
    * Applies mutations (the /data/mutate body's `mutations`) as one transaction and commits it, as the mutate
    * endpoint does. Throws `HttpFailure` (the response the endpoint would give) when a mutation fails.
    */
-  transact(mutations: unknown[], transactionId?: string): Promise<TransactionResult>
+  transact(mutations: unknown[], transactionId?: string, dataset?: string): Promise<TransactionResult>
   /** Adds a middleware that runs before the data endpoints, e.g. the Studio's endpoints (content-lake-studio.ts). */
   use(middleware: Middleware): void
   /** The request handler, so another server (HTTP/2 for browsers, see content-lake-studio.ts) can serve the API. */
@@ -500,15 +539,43 @@ interface Route {
   rest: string | undefined
 }
 
+/** What one request may do in one dataset. */
+interface Access {
+  readonly read: (doc: StoredDocument) => boolean
+  readonly write: boolean
+}
+const FULL_ACCESS: Access = { read: () => true, write: true }
+const NO_ACCESS: Access = { read: () => false, write: false }
+/** Sanity's public ACL mode: documents in a path (an ID with a ".", such as drafts) are never public. */
+const PUBLIC_ACCESS: Access = { read: (doc) => !doc._id.includes('.'), write: false }
+
+/** 403 as Sanity answers a write the token's role does not allow (sanity-io/sanity#3284). */
+function insufficientPermissions(mutations: unknown[]): HttpFailure {
+  const first = isObject(mutations[0]) ? Object.keys(mutations[0])[0] : undefined
+  const permission = first === 'delete' ? 'delete' : first === 'patch' ? 'update' : 'create'
+  const description = `Insufficient permissions; permission "${permission}" required`
+  return new HttpFailure(403, {
+    error: {
+      type: 'mutationError',
+      description: 'Mutation(s) failed with 1 error(s)',
+      items: [{ index: 0, error: { type: 'insufficientPermissionsError', permission, description } }],
+    },
+  })
+}
+
 type MutationOutcome = TransactionResult
 
 export async function startContentLakeEmulator(options: ContentLakeEmulatorOptions = {}): Promise<ContentLakeEmulator> {
   const projectId = options.projectId ?? 'demo-project'
-  const dataset = options.dataset ?? 'production'
+  const dataset = options.dataset ?? Object.keys(options.datasets ?? {})[0] ?? 'production'
   const token = options.token
+  const tokens = options.tokens
+  const aclMode = options.aclMode ?? (tokens ? 'public' : undefined)
   const now = options.now ?? (() => new Date())
 
-  const store = new Map<string, StoredDocument>()
+  // One store per dataset, the default first.
+  const stores = new Map<string, Map<string, StoredDocument>>([[dataset, new Map()]])
+  for (const name of Object.keys(options.datasets ?? {})) if (!stores.has(name)) stores.set(name, new Map())
   const requests: RequestLogEntry[] = []
   const tunnels: TunnelLogEntry[] = []
   const faults: ActiveFault[] = []
@@ -521,7 +588,17 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
   const middlewares: Middleware[] = []
 
   const timestamp = () => now().toISOString()
-  const sortedDocuments = () => [...store.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+  /** The dataset's store; throws for a dataset the project does not have. */
+  const storeOf = (name: string): Map<string, StoredDocument> => {
+    const store = stores.get(name)
+    if (!store)
+      throw new Error(
+        `The emulated project "${projectId}" has no dataset "${name}" (it has ${[...stores.keys()].join(', ')})`,
+      )
+    return store
+  }
+  const sortedDocuments = (name: string) =>
+    [...storeOf(name).values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
 
   function stamp(doc: SanityDocumentLike, rev: string, at: string, createdAt?: string): StoredDocument {
     if (typeof doc._type !== 'string' || doc._type === '') {
@@ -530,7 +607,8 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     return { ...clone(doc), _type: doc._type, _rev: rev, _createdAt: createdAt ?? doc._createdAt ?? at, _updatedAt: at }
   }
 
-  function seed(docs: SanityDocumentLike[]): StoredDocument[] {
+  function seed(docs: SanityDocumentLike[], name = dataset): StoredDocument[] {
+    const store = storeOf(name)
     return docs.map((doc) => {
       if (typeof doc._id !== 'string' || doc._id === '') throw new Error('Seeded documents need an _id')
       const at = timestamp()
@@ -542,11 +620,36 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
 
   // ----- request handling -----------------------------------------------------------------------------------
 
-  function authorize(req: IncomingMessage): void {
-    if (token === undefined) return
+  /** What the request may do in `name`; 401 for a token the project does not know (when tokens are checked). */
+  function authorize(req: IncomingMessage, name: string): Access {
     const header = req.headers.authorization
-    if (!header) throw boom(401, 'Missing bearer token', { errorCode: 'SIO-401-ANF' })
-    if (header !== `Bearer ${token}`) throw boom(401, 'Session not found', { errorCode: 'SIO-401-ANF' })
+    const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined
+    const checksTokens = token !== undefined || tokens !== undefined
+    if (header !== undefined) {
+      if (bearer !== undefined && bearer === token) return FULL_ACCESS
+      const grant = bearer !== undefined ? tokens?.[bearer] : undefined
+      if (grant) {
+        if (grant.datasets && !grant.datasets.includes(name)) return anonymousAccess()
+        const read =
+          grant.read === true
+            ? FULL_ACCESS.read
+            : Array.isArray(grant.read)
+              ? (doc: StoredDocument) => (grant.read as readonly string[]).includes(doc._type)
+              : NO_ACCESS.read
+        return { read, write: grant.write === true }
+      }
+      if (checksTokens) throw boom(401, 'Session not found', { errorCode: 'SIO-401-ANF' })
+      return FULL_ACCESS
+    }
+    if (token !== undefined && aclMode === undefined)
+      throw boom(401, 'Missing bearer token', { errorCode: 'SIO-401-ANF' })
+    return anonymousAccess()
+  }
+
+  function anonymousAccess(): Access {
+    if (aclMode === 'private') return NO_ACCESS
+    if (aclMode === 'public') return PUBLIC_ACCESS
+    return FULL_ACCESS
   }
 
   function checkProject(req: IncomingMessage, hostname: string): void {
@@ -566,17 +669,16 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     const match = PATH_RE.exec(pathname)
     if (!match) throw boom(404, `Endpoint not emulated: ${pathname}`)
     const [, apiVersion = '', endpoint = '', datasetName = '', rest] = match
-    if (decodeURIComponent(datasetName) !== dataset) {
-      throw lakeError(
-        404,
-        'httpNotFound',
-        `Dataset "${decodeURIComponent(datasetName)}" not found for project ID "${projectId}"`,
-      )
-    }
-    return { apiVersion, endpoint: endpoint as Route['endpoint'], dataset, rest }
+    const name = decodeURIComponent(datasetName)
+    if (!stores.has(name)) throw datasetNotFound(name)
+    return { apiVersion, endpoint: endpoint as Route['endpoint'], dataset: name, rest }
   }
 
-  async function runQuery(query: string, params: JsonObject, docs: JsonObject[]): Promise<unknown> {
+  function datasetNotFound(name: string): HttpFailure {
+    return lakeError(404, 'httpNotFound', `Dataset "${name}" not found for project ID "${projectId}"`)
+  }
+
+  async function runQuery(query: string, params: JsonObject, docs: JsonObject[], name: string): Promise<unknown> {
     let tree: ReturnType<typeof parse>
     try {
       tree = parse(query, { params })
@@ -609,7 +711,7 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         dataset: docs,
         dereference: ({ _ref }: { _ref: string }) => byId.get(_ref) ?? null,
         params,
-        sanity: { projectId, dataset },
+        sanity: { projectId, dataset: name },
         timestamp: now(),
       })
       return await value.get()
@@ -618,7 +720,14 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     }
   }
 
-  async function handleQuery(req: IncomingMessage, url: URL, body: unknown, apiVersion: string): Promise<JsonObject> {
+  async function handleQuery(
+    req: IncomingMessage,
+    url: URL,
+    body: unknown,
+    target: Route,
+    access: Access,
+  ): Promise<JsonObject> {
+    const { apiVersion } = target
     const started = performance.now()
     const search = url.searchParams
     const bodyObject = isObject(body) ? body : {}
@@ -652,12 +761,15 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         ? perspectiveValue
         : defaultPerspective(apiVersion)
     const returnQuery = (search.get('returnQuery') ?? String(bodyObject.returnQuery ?? 'true')) !== 'false'
-    const result = await runQuery(query, params, documentsInPerspective(sortedDocuments(), perspective))
+    // What the caller may not read is not there: an empty result, not an error, as on the platform.
+    const visible = sortedDocuments(target.dataset).filter(access.read)
+    const result = await runQuery(query, params, documentsInPerspective(visible, perspective), target.dataset)
     const ms = Math.max(1, Math.round(performance.now() - started))
     return returnQuery ? { ms, query, result } : { ms, result }
   }
 
-  function handleDoc(url: URL, rest: string | undefined): JsonObject {
+  function handleDoc(url: URL, rest: string | undefined, name: string, access: Access): JsonObject {
+    const store = storeOf(name)
     const ids = (rest ?? '')
       .split(',')
       .map((id) => decodeURIComponent(id).trim())
@@ -669,17 +781,23 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     for (const id of ids) {
       const doc = store.get(id)
       if (!doc) omitted.push({ id, reason: 'existence' })
+      else if (!access.read(doc)) omitted.push({ id, reason: 'permission' })
       else if (!excludeContent) documents.push(clone(doc))
     }
     return { documents, omitted }
   }
 
-  async function idsForSelection(selection: JsonObject, working: Map<string, StoredDocument>, index: number) {
+  async function idsForSelection(
+    selection: JsonObject,
+    working: Map<string, StoredDocument>,
+    index: number,
+    name: string,
+  ) {
     if (typeof selection.id === 'string') return [selection.id]
     if (typeof selection.query === 'string') {
       const params = isObject(selection.params) ? selection.params : {}
       const sorted = [...working.values()].sort((a, b) => (a._id < b._id ? -1 : 1))
-      const result = await runQuery(selection.query, params, sorted)
+      const result = await runQuery(selection.query, params, sorted, name)
       const list = Array.isArray(result) ? result : result == null ? [] : [result]
       return list
         .map((item) => (typeof item === 'string' ? item : isObject(item) ? item._id : undefined))
@@ -691,11 +809,12 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
   async function applyMutations(
     mutations: unknown[],
     transactionId: string,
+    name: string,
   ): Promise<{
     working: Map<string, StoredDocument>
     outcome: MutationOutcome
   }> {
-    const working = new Map(store)
+    const working = new Map(storeOf(name))
     const at = timestamp()
     const results: MutationOutcome['results'] = []
     const rev = transactionId
@@ -749,13 +868,13 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
           break
         }
         case 'delete': {
-          for (const id of await idsForSelection(arg, working, index)) {
+          for (const id of await idsForSelection(arg, working, index, name)) {
             if (working.delete(id)) results.push({ id, operation: 'delete' })
           }
           break
         }
         case 'patch': {
-          const ids = await idsForSelection(arg, working, index)
+          const ids = await idsForSelection(arg, working, index, name)
           for (const id of ids) {
             const current = working.get(id)
             if (!current) {
@@ -792,10 +911,11 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     return { working, outcome: { transactionId, results } }
   }
 
-  async function handleMutate(url: URL, body: unknown): Promise<JsonObject> {
+  async function handleMutate(url: URL, body: unknown, name: string, access: Access): Promise<JsonObject> {
     if (!isObject(body) || !Array.isArray(body.mutations)) {
       throw lakeError(400, 'httpBadRequest', 'Request body must be an object with a "mutations" array')
     }
+    if (!access.write) throw insufficientPermissions(body.mutations)
     const search = url.searchParams
     const flag = (name: string) => search.get(name) === 'true' || body[name] === true
     const transactionId =
@@ -803,8 +923,8 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         ? body.transactionId
         : (search.get('transactionId') ?? randomId())
 
-    const { working, outcome } = await applyMutations(body.mutations, transactionId)
-    if (!flag('dryRun')) commit(working, transactionId)
+    const { working, outcome } = await applyMutations(body.mutations, transactionId, name)
+    if (!flag('dryRun')) commit(working, transactionId, name)
 
     const returnDocuments = flag('returnDocuments')
     return {
@@ -815,13 +935,21 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     }
   }
 
-  function commit(working: Map<string, StoredDocument>, transactionId: string): void {
+  function commit(working: Map<string, StoredDocument>, transactionId: string, name: string): void {
+    const store = storeOf(name)
     const changes: MutationChange[] = []
     for (const id of new Set([...store.keys(), ...working.keys()])) {
       const before = store.get(id) ?? null
       const after = working.get(id) ?? null
-      if (before !== after)
-        changes.push({ id, before: before && clone(before), after: after && clone(after), transactionId })
+      if (before !== after) {
+        changes.push({
+          dataset: name,
+          id,
+          before: before && clone(before),
+          after: after && clone(after),
+          transactionId,
+        })
+      }
     }
     store.clear()
     for (const [id, doc] of working) store.set(id, doc)
@@ -941,16 +1069,16 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
       }
       const target = route(url.pathname)
       checkProject(req, url.hostname)
-      authorize(req)
+      const access = authorize(req, target.dataset)
       if (text !== '' && typeof body === 'string')
         throw lakeError(400, 'httpBadRequest', 'Request body is not valid JSON')
       let response: JsonObject
       if (target.endpoint === 'query' && (method === 'GET' || method === 'POST')) {
-        response = await handleQuery(req, url, body, target.apiVersion)
+        response = await handleQuery(req, url, body, target, access)
       } else if (target.endpoint === 'doc' && method === 'GET') {
-        response = handleDoc(url, target.rest)
+        response = handleDoc(url, target.rest, target.dataset, access)
       } else if (target.endpoint === 'mutate' && method === 'POST') {
-        response = await handleMutate(url, body)
+        response = await handleMutate(url, body, target.dataset, access)
       } else {
         throw boom(405, `Method ${method} not allowed on ${url.pathname}`)
       }
@@ -1026,28 +1154,34 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
   const { port } = server.address() as AddressInfo
   const url = `http://127.0.0.1:${port}`
 
+  for (const [name, docs] of Object.entries(options.datasets ?? {})) seed(docs, name)
   if (options.documents) seed(options.documents)
 
-  const clientConfig: ContentLakeClientConfig = {
-    projectId,
-    dataset,
-    apiHost: url,
-    useProjectHostname: false,
-    useCdn: false,
-    apiVersion: DEFAULT_API_VERSION,
-    ...(token !== undefined ? { token } : {}),
+  const clientConfigFor = (name: string): ContentLakeClientConfig => {
+    storeOf(name)
+    return {
+      projectId,
+      dataset: name,
+      apiHost: url,
+      useProjectHostname: false,
+      useCdn: false,
+      apiVersion: DEFAULT_API_VERSION,
+      ...(token !== undefined ? { token } : {}),
+    }
   }
 
   return {
     url,
     projectId,
     dataset,
-    clientConfig,
+    datasets: [...stores.keys()],
+    clientConfig: clientConfigFor(dataset),
+    clientConfigFor,
     requests,
     tunnels,
-    documents: () => sortedDocuments().map((doc) => clone(doc)),
-    getDocument: (id) => {
-      const doc = store.get(id)
+    documents: (name = dataset) => sortedDocuments(name).map((doc) => clone(doc)),
+    getDocument: (id, name = dataset) => {
+      const doc = storeOf(name).get(id)
       return doc ? clone(doc) : null
     },
     seed,
@@ -1073,9 +1207,9 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         transactionListeners.delete(listener)
       }
     },
-    transact: async (mutations, transactionId = randomId()) => {
-      const { working, outcome } = await applyMutations(mutations, transactionId)
-      commit(working, transactionId)
+    transact: async (mutations, transactionId = randomId(), name = dataset) => {
+      const { working, outcome } = await applyMutations(mutations, transactionId, name)
+      commit(working, transactionId, name)
       return outcome
     },
     use: (middleware) => {

@@ -267,7 +267,13 @@ describe('mutations', () => {
     await emulator.settled()
 
     expect(changes).toHaveLength(2)
-    expect(changes[0]).toEqual({ id: 'policy-a', before, after: patched, transactionId: patched._rev })
+    expect(changes[0]).toEqual({
+      dataset: 'production',
+      id: 'policy-a',
+      before,
+      after: patched,
+      transactionId: patched._rev,
+    })
     expect(changes[1]).toMatchObject({ id: 'policy-b', before: { title: 'Policy B' }, after: null })
 
     // A patch that changes nothing keeps the revision and produces no event.
