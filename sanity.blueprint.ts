@@ -1,10 +1,13 @@
 import {
+  type BlueprintModule,
   type BlueprintResource,
   type BlueprintScheduledFunctionResource,
   defineBlueprint,
   defineDocumentFunction,
   defineScheduledFunction,
 } from '@sanity/blueprints'
+import { SyncError } from './src/core/errors.ts'
+import { type Env, loadEnvironment } from './src/environment.ts'
 
 /**
  * One document function: published accessPolicy create/update/delete → Auth0 Organization metadata.
@@ -95,8 +98,7 @@ export const DEFAULT_REPAIR_SCHEDULE = '0 * * * *'
  * deploying. Sanity creates scheduled functions at organization scope (and `sanity blueprints promote` is one-way),
  * so a project-scoped deploy of the document function stays exactly as it was without it. The value is `hourly`
  * or any schedule `defineScheduledFunction` accepts: a cron expression (`*\/30 * * * *`) or words (`every day at
- * 9am`). The handler's context carries only a token, so project and dataset go in `env` from the deploy's
- * SANITY_PROJECT_ID / SANITY_DATASET; secrets go in with `npx sanity functions env add reconcile-access …`.
+ * 9am`). The handler's context carries only a token, so project and dataset go in `env` (see `scopeTo`).
  */
 export function repairFunction(
   env: Readonly<Record<string, string | undefined>>,
@@ -104,12 +106,6 @@ export function repairFunction(
   const schedule = env.ACCESS_SYNC_SCHEDULE?.trim()
   if (!schedule || ['off', 'false', '0'].includes(schedule.toLowerCase())) return undefined
   const expression = ['hourly', 'on', 'true', '1'].includes(schedule.toLowerCase()) ? DEFAULT_REPAIR_SCHEDULE : schedule
-  const settings = Object.fromEntries(
-    (['SANITY_PROJECT_ID', 'SANITY_DATASET'] as const).flatMap((name) => {
-      const value = env[name]?.trim()
-      return value ? [[name, value]] : []
-    }),
-  )
   return defineScheduledFunction({
     name: 'reconcile-access',
     src: './functions/reconcile-access',
@@ -118,12 +114,78 @@ export function repairFunction(
     // The run stops starting writes at RECONCILE_TIME_BUDGET_SECONDS (240) and records its status in what is left.
     timeout: 300,
     event: { expression },
-    ...(Object.keys(settings).length > 0 ? { env: settings } : {}),
   })
 }
 
-export const REPAIR_FUNCTION = repairFunction(process.env)
+/** Every function this product declares for the settings in `env`, not yet scoped to a dataset. */
+export function accessSyncFunctions(env: Env): BlueprintResource[] {
+  const repair = repairFunction(env)
+  return [SYNC_FUNCTION, ROLE_FAN_OUT, PLAN_FAN_OUT, ...(repair ? [repair] : [])]
+}
 
-export default defineBlueprint({
-  resources: shipBundles([SYNC_FUNCTION, ROLE_FAN_OUT, PLAN_FAN_OUT, ...(REPAIR_FUNCTION ? [REPAIR_FUNCTION] : [])]),
-})
+/** The one dataset an environment serves, from its SANITY_PROJECT_ID and SANITY_DATASET. */
+export interface DatasetScope {
+  readonly projectId: string
+  readonly dataset: string
+}
+
+/** Refuses, naming what is missing: an unscoped function would run for every dataset of the project. */
+export function datasetScope(env: Env): DatasetScope {
+  const projectId = env.SANITY_PROJECT_ID?.trim() ?? ''
+  const dataset = env.SANITY_DATASET?.trim() ?? ''
+  const problems = [
+    !projectId && 'SANITY_PROJECT_ID is not set',
+    projectId &&
+      !/^[a-z0-9][a-z0-9-]{0,63}$/.test(projectId) &&
+      'SANITY_PROJECT_ID is not a project ID like "abc123xy"',
+    !dataset && 'SANITY_DATASET is not set',
+    dataset && !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(dataset) && 'SANITY_DATASET is not a dataset name like "production"',
+  ].filter((problem): problem is string => typeof problem === 'string' && problem !== '')
+  if (problems.length > 0) {
+    throw new SyncError(
+      'configuration',
+      `Configuration: ${problems.join('; ')}. The blueprint scopes every function to one dataset, and an unscoped function would run for every dataset of the project (staging included), so nothing was planned or deployed. Name the environment (\`npx access-sync deploy --env production\`, or ACCESS_SYNC_ENV=production for the sanity CLI) and set both in its .env.<name> file (see .env.example).`,
+    )
+  }
+  return { projectId, dataset }
+}
+
+/**
+ * One environment's copy of a function: document functions fire only for its dataset (`event.resource`), and
+ * every function gets the scope in `env`, so its handler can refuse an invocation for any other dataset
+ * (src/core/scope.ts). The runtime and `sanity functions test` both apply a resource's `env`.
+ */
+export function scopeTo(resource: BlueprintResource, scope: DatasetScope): BlueprintResource {
+  if (!resource.type.startsWith('sanity.function.')) return resource
+  const env = { SANITY_PROJECT_ID: scope.projectId, SANITY_DATASET: scope.dataset }
+  const fn = resource as BlueprintResource & { env?: Record<string, string>; event?: Record<string, unknown> }
+  const scoped: typeof fn = { ...fn, env: { ...fn.env, ...env } }
+  if (resource.type !== 'sanity.function.document') return scoped
+  const event = { ...fn.event, resource: { type: 'dataset', id: `${scope.projectId}.${scope.dataset}` } }
+  return { ...scoped, event } as BlueprintResource
+}
+
+/** The blueprint's resources for one environment: every function scoped to its dataset, each shipping its bundle. */
+export function accessSyncResources(env: Env): BlueprintResource[] {
+  const scope = datasetScope(env)
+  return shipBundles(accessSyncFunctions(env).map((resource) => scopeTo(resource, scope)))
+}
+
+/** The blueprint for one environment's settings (the local runner and the tests build one per environment). */
+export function blueprintFor(env: Env): BlueprintModule {
+  return defineBlueprint({ resources: accessSyncResources(env) })
+}
+
+/**
+ * What `sanity blueprints plan|deploy` reads: the environment named by ACCESS_SYNC_ENV (its `.env.<name>` file), or
+ * SANITY_PROJECT_ID / SANITY_DATASET from the shell. The CLI replaces any error thrown here with "Error executing
+ * Blueprint manifest", so the reason is printed first.
+ */
+export default function blueprint(): ReturnType<BlueprintModule> {
+  try {
+    return blueprintFor(loadEnvironment(undefined, process.env).env)()
+  } catch (error) {
+    console.error(`sanity.blueprint.ts: ${(error as Error).message}`)
+    throw error
+  }
+}

@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import blueprint from '../sanity.blueprint.ts'
+import { blueprintFor } from '../sanity.blueprint.ts'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from './auth0.ts'
 import { type BlueprintRunner, type RunnerInvocation, startBlueprintRunner } from './blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from './content-lake.ts'
@@ -64,7 +64,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
 
   const runner = await startBlueprintRunner({
     lake,
-    blueprint,
+    blueprint: blueprintFor({ SANITY_PROJECT_ID: lake.projectId, SANITY_DATASET: lake.dataset }),
     root,
     onInvocation: (invocation) => log(describeInvocation(invocation)),
   })

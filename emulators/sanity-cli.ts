@@ -69,6 +69,9 @@ export async function emulatorEnv(
 ): Promise<Record<string, string>> {
   const { certPath } = await ensureTestCertificate()
   return {
+    // The environment the functions are deployed for (the blueprint scopes them and their handlers check it).
+    SANITY_PROJECT_ID: lake.projectId,
+    SANITY_DATASET: lake.dataset,
     AUTH0_DOMAIN: auth0.domain,
     AUTH0_CLIENT_ID: client.clientId,
     AUTH0_CLIENT_SECRET: client.clientSecret,

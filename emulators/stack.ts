@@ -41,6 +41,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   process.env.AUTH0_DOMAIN = auth0.domain
   process.env.AUTH0_CLIENT_ID = client.clientId
   process.env.AUTH0_CLIENT_SECRET = client.clientSecret
+  // The environment the function is deployed for (the blueprint's `env`): this lake's project and dataset.
+  process.env.SANITY_PROJECT_ID = lake.projectId
+  process.env.SANITY_DATASET = lake.dataset
 
   const runtime = createFunctionsRuntime({
     fn: SYNC_FUNCTION,

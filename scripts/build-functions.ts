@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BlueprintResource } from '@sanity/blueprints'
 import { build } from 'esbuild'
-import blueprint, { FUNCTION_BUNDLES_DIR, functionSourceDir } from '../sanity.blueprint.ts'
+import { accessSyncFunctions, FUNCTION_BUNDLES_DIR, functionSourceDir, shipBundles } from '../sanity.blueprint.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** The target for the deployed artifact; the build fails above it. */
@@ -31,9 +31,9 @@ export interface FunctionBundle {
   readonly imports: readonly string[]
 }
 
-/** Every function resource in the blueprint (document, scheduled, …), as the CLI reads it. */
+/** Every function resource in the blueprint (document, scheduled, …), as the CLI reads it, whatever the dataset. */
 export function functionResources(): Array<BlueprintResource & { src: string }> {
-  return (blueprint().resources ?? []).flatMap((resource) =>
+  return shipBundles(accessSyncFunctions(process.env)).flatMap((resource) =>
     resource.type.startsWith('sanity.function.') ? [resource as BlueprintResource & { src: string }] : [],
   )
 }

@@ -8,6 +8,7 @@ import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
 import { readAuth0Config, readFanOutMaxWrites, readSanityClientOptions } from './config.ts'
 import type { FanOutEventData, FanOutKind } from './core/fanout.ts'
+import { assertDeployedScope } from './core/scope.ts'
 import { type Auth0Connection, connectAuth0 } from './gateways/auth0.ts'
 import { createFanOutStore } from './gateways/fanout.ts'
 import { createPolicyReader } from './gateways/sanity.ts'
@@ -22,6 +23,7 @@ let auth0: { key: string; connection: Auth0Connection } | undefined
 
 export function fanOutHandler(kind: FanOutKind) {
   return documentEventHandler<FanOutEventData>(async ({ context, event }) => {
+    assertDeployedScope(process.env, context)
     const client = createClient({
       apiVersion: SANITY_API_VERSION,
       useCdn: false,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { type Doc, projectEvent } from '../emulators/functions-runtime.ts'
-import blueprint, { PLAN_FAN_OUT, ROLE_FAN_OUT } from '../sanity.blueprint.ts'
+import { accessSyncResources, PLAN_FAN_OUT, ROLE_FAN_OUT } from '../sanity.blueprint.ts'
 
 const dataset: Doc[] = JSON.parse(
   readFileSync(new URL('../functions/sync-access-policy/fixtures/dataset.json', import.meta.url), 'utf8'),
@@ -28,7 +28,7 @@ const status = (fields: Record<string, unknown>): Doc => ({
 
 describe('fan-out functions in the blueprint', () => {
   it('are document functions on published create, update and delete, on Node 24, bundled like the rest', () => {
-    const resources = blueprint().resources ?? []
+    const resources = accessSyncResources({ SANITY_PROJECT_ID: 'demo-project', SANITY_DATASET: 'production' })
     for (const fn of [ROLE_FAN_OUT, PLAN_FAN_OUT]) {
       expect(fn).toMatchObject({ type: 'sanity.function.document', runtime: 'nodejs24.x', timeout: 120 })
       expect(fn.event).toMatchObject({ on: ['create', 'update', 'delete'] })

@@ -3,6 +3,7 @@ import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { scheduledEventHandler } from '@sanity/functions'
 import { readReconcileConfig } from '../../src/config.ts'
+import { assertDeployedScope } from '../../src/core/scope.ts'
 import { connectAuth0 } from '../../src/gateways/auth0.ts'
 import { createFanOutStore } from '../../src/gateways/fanout.ts'
 import { createRepairStore } from '../../src/gateways/repair-state.ts'
@@ -21,6 +22,7 @@ const RESERVE_MS = 15_000
  */
 export const handler = scheduledEventHandler(async ({ context }) => {
   const started = Date.now()
+  assertDeployedScope(process.env, context)
   const hint = 'Deployed, run `npx sanity functions env add reconcile-access <NAME> <value>`.'
   const { sanity, auth0, repair } = readReconcileConfig(process.env, { tokenFromRuntime: true, hint })
   const apiHost = sanity.apiHost ?? context.clientOptions?.apiHost

@@ -4,6 +4,7 @@ import { documentEventHandler } from '@sanity/functions'
 import { readAuth0Config, readSanityClientOptions } from '../../src/config.ts'
 import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
+import { assertDeployedScope } from '../../src/core/scope.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
 import { createPolicyStore } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
@@ -25,7 +26,9 @@ function organizations(): OrganizationsGateway {
 }
 
 export const handler = documentEventHandler<PolicyEventData>(async ({ context, event }) => {
-  // First: without a project there is nowhere to read policies from or record a status, so nothing else runs.
+  // First: an event from another dataset (a staging copy) must not reach this environment's tenant, nor its
+  // status documents; and without a project there is nowhere to read policies from. Nothing else runs then.
+  assertDeployedScope(process.env, context)
   const clientOptions = readSanityClientOptions(context.clientOptions)
   const client = createClient({ apiVersion: SANITY_API_VERSION, useCdn: false, ...clientOptions })
   let report: SyncReport

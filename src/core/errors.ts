@@ -11,6 +11,11 @@ export type SyncErrorReason =
   | 'metadata-limits'
   /** A required setting is missing or malformed. */
   | 'configuration'
+  /**
+   * The function was invoked for another project or dataset than the one its environment was deployed for: nothing
+   * was read, written or sent. Deploy one stack per environment (`access-sync deploy --env <name>`).
+   */
+  | 'wrong-dataset'
   /** Auth0 refused the client credentials. */
   | 'auth0-credentials'
   /** The Auth0 application lacks a scope. */

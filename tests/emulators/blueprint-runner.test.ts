@@ -75,7 +75,8 @@ describe('blueprint runner', () => {
   })
 
   it('runs the project’s own blueprint: a published policy reaches sync-access-policy', async () => {
-    const { default: blueprint } = await import('../../sanity.blueprint.ts')
+    const { blueprintFor } = await import('../../sanity.blueprint.ts')
+    const blueprint = blueprintFor({ SANITY_PROJECT_ID: lake.projectId, SANITY_DATASET: lake.dataset })
     runner = await startBlueprintRunner({ lake, blueprint, root: join(import.meta.dirname, '../..') })
     expect(runner.documentFunctions).toContain('sync-access-policy')
     await lake.transact([{ create: { _id: 'policy-x', _type: 'accessPolicy', auth0OrganizationId: 'org_x1' } }])

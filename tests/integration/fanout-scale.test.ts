@@ -21,7 +21,7 @@ import {
 } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
-import blueprint from '../../sanity.blueprint.ts'
+import { blueprintFor } from '../../sanity.blueprint.ts'
 import { fanOutStatusId } from '../../src/core/fanout.ts'
 import { encodeGrant } from '../../src/core/metadata.ts'
 import { planDocuments, roleDocuments } from '../support/policies.ts'
@@ -87,7 +87,11 @@ beforeAll(async () => {
   process.env.AUTH0_CLIENT_ID = DEFAULT_CLIENT.clientId
   process.env.AUTH0_CLIENT_SECRET = DEFAULT_CLIENT.clientSecret
   process.env.FANOUT_MAX_WRITES = String(PER_INVOCATION)
-  runner = await startBlueprintRunner({ lake, blueprint, root: fileURLToPath(new URL('../../', import.meta.url)) })
+  runner = await startBlueprintRunner({
+    lake,
+    blueprint: blueprintFor({ SANITY_PROJECT_ID: lake.projectId, SANITY_DATASET: lake.dataset }),
+    root: fileURLToPath(new URL('../../', import.meta.url)),
+  })
 }, 60_000)
 
 afterAll(async () => {

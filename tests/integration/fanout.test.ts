@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
-import blueprint from '../../sanity.blueprint.ts'
+import { blueprintFor } from '../../sanity.blueprint.ts'
 import { readAuth0Config } from '../../src/config.ts'
 import { fanOutStatusId } from '../../src/core/fanout.ts'
 import { OWNED_KEYS } from '../../src/core/metadata.ts'
@@ -49,7 +49,11 @@ async function start(): Promise<Bed> {
   process.env.AUTH0_DOMAIN = auth0.domain
   process.env.AUTH0_CLIENT_ID = DEFAULT_CLIENT.clientId
   process.env.AUTH0_CLIENT_SECRET = DEFAULT_CLIENT.clientSecret
-  const runner = await startBlueprintRunner({ lake, blueprint, root })
+  const runner = await startBlueprintRunner({
+    lake,
+    blueprint: blueprintFor({ SANITY_PROJECT_ID: lake.projectId, SANITY_DATASET: lake.dataset }),
+    root,
+  })
   const policy = (id: string, org: string, fields: Record<string, unknown> = {}) =>
     policyDocument({ _id: id, title: id, auth0OrganizationId: org, _createdAt: undefined, ...fields })
   const sanity = createClient(lake.clientConfig)

@@ -10,7 +10,8 @@ import type { ScheduledFunctionContext } from '@sanity/functions'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { handler } from '../../functions/reconcile-access/index.ts'
-import blueprint, {
+import {
+  accessSyncResources,
   DEFAULT_REPAIR_SCHEDULE,
   PLAN_FAN_OUT,
   ROLE_FAN_OUT,
@@ -173,31 +174,30 @@ describe('the schedule is opt-in', () => {
   it('without ACCESS_SYNC_SCHEDULE the blueprint declares only the document functions', () => {
     expect(repairFunction({})).toBeUndefined()
     expect(repairFunction({ ACCESS_SYNC_SCHEDULE: 'off' })).toBeUndefined()
-    if (!process.env.ACCESS_SYNC_SCHEDULE) {
-      const resources = blueprint().resources ?? []
-      expect(resources.map((resource) => resource.name)).toEqual([
-        SYNC_FUNCTION.name,
-        ROLE_FAN_OUT.name,
-        PLAN_FAN_OUT.name,
-      ])
-      expect(resources.every((resource) => resource.type === 'sanity.function.document')).toBe(true)
-    }
+    const resources = accessSyncResources({ SANITY_PROJECT_ID: 'abc123', SANITY_DATASET: 'production' })
+    expect(resources.map((resource) => resource.name)).toEqual([
+      SYNC_FUNCTION.name,
+      ROLE_FAN_OUT.name,
+      PLAN_FAN_OUT.name,
+    ])
+    expect(resources.every((resource) => resource.type === 'sanity.function.document')).toBe(true)
   })
 
   it('with it, a scheduled function: hourly by default, or the schedule given; project and dataset in env', () => {
-    const hourly = repairFunction({
-      ACCESS_SYNC_SCHEDULE: 'hourly',
-      SANITY_PROJECT_ID: 'abc123',
-      SANITY_DATASET: 'production',
-    })
+    const hourly = repairFunction({ ACCESS_SYNC_SCHEDULE: 'hourly' })
     expect(DEFAULT_REPAIR_SCHEDULE).toBe('0 * * * *')
     expect(hourly).toMatchObject({
       type: 'sanity.function.cron',
       name: 'reconcile-access',
       runtime: 'nodejs24.x',
       event: { minute: '0', hour: '*', dayOfMonth: '*', month: '*', dayOfWeek: '*' },
-      env: { SANITY_PROJECT_ID: 'abc123', SANITY_DATASET: 'production' },
     })
+    const scoped = accessSyncResources({
+      ACCESS_SYNC_SCHEDULE: 'hourly',
+      SANITY_PROJECT_ID: 'abc123',
+      SANITY_DATASET: 'production',
+    }).find((resource) => resource.name === 'reconcile-access')
+    expect(scoped).toMatchObject({ env: { SANITY_PROJECT_ID: 'abc123', SANITY_DATASET: 'production' } })
     expect(repairFunction({ ACCESS_SYNC_SCHEDULE: '*/15 * * * *' })?.event).toMatchObject({ minute: '*/15', hour: '*' })
     expect(repairFunction({ ACCESS_SYNC_SCHEDULE: 'every day at 9am' })?.event).toMatchObject({
       minute: '0',
