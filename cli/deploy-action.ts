@@ -22,6 +22,7 @@ import {
   planActionDeploy,
 } from '../src/core/action-deploy.ts'
 import { SyncError } from '../src/core/errors.ts'
+import { describeEnvironment, loadEnvironment } from '../src/environment.ts'
 import { type ActionsGateway, connectActions, type DeployCredentials } from '../src/gateways/auth0-actions.ts'
 
 export const ACTION_FILE = new URL('../auth0/actions/access-claims.js', import.meta.url)
@@ -33,6 +34,7 @@ Deploys auth0/actions/access-claims.js as the post-login Action of the tenant.
   --update-secrets   send CLAIM_NAMESPACE even if the Action already has it (Auth0 never returns secret values)
   --wait-seconds N   how long to wait for Auth0 to build the draft (default 120)
   --name NAME        the Action's name (default ${ACTION_NAME})
+  --env <name>       read the settings from .env.<name> (see .env.example); default: the shell's
 
 Environment: AUTH0_DOMAIN, AUTH0_DEPLOY_CLIENT_ID, AUTH0_DEPLOY_CLIENT_SECRET (scopes read:actions create:actions
 update:actions), CLAIM_NAMESPACE (optional, e.g. https://claims.example.com/; default: the Action's own).`
@@ -142,8 +144,13 @@ export function readDeployCredentials(env: Env): DeployCredentials {
 }
 
 /** The command line: returns the exit code. */
-export async function run(argv: readonly string[], env: Env = process.env, io: DeployIo = defaultIo): Promise<number> {
+export async function run(
+  argv: readonly string[],
+  shellEnv: Env = process.env,
+  io: DeployIo = defaultIo,
+): Promise<number> {
   let values: {
+    env?: string
     'dry-run'?: boolean
     'update-secrets'?: boolean
     'wait-seconds'?: string
@@ -158,6 +165,7 @@ export async function run(argv: readonly string[], env: Env = process.env, io: D
         'update-secrets': { type: 'boolean' },
         'wait-seconds': { type: 'string' },
         name: { type: 'string' },
+        env: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -169,6 +177,16 @@ export async function run(argv: readonly string[], env: Env = process.env, io: D
   if (values.help) {
     io.log(USAGE)
     return 0
+  }
+  let env: Env
+  try {
+    const environment = loadEnvironment(values.env, shellEnv)
+    env = environment.env
+    const line = describeEnvironment(environment)
+    if (line) io.log(line)
+  } catch (error) {
+    io.log(error instanceof Error ? error.message : String(error))
+    return 1
   }
   const waitSeconds = Number(values['wait-seconds'] ?? 120)
   if (!Number.isInteger(waitSeconds) || waitSeconds < 1 || waitSeconds > 900) {

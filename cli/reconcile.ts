@@ -13,12 +13,14 @@ import { readReconcileConfig } from '../src/config.ts'
 import { organizationIdProblem } from '../src/core/auth0-rules.ts'
 import { SyncError } from '../src/core/errors.ts'
 import { exitCode, type KeyChange, type PlanEntry, summaryLine } from '../src/core/reconcile.ts'
+import { describeEnvironment, loadEnvironment } from '../src/environment.ts'
 import { connectAuth0 } from '../src/gateways/auth0.ts'
 import { createPolicyReader } from '../src/gateways/sanity.ts'
 import { type AppliedEntry, type ReconcileResult, reconcileTenant } from '../src/sync.ts'
 import { progressReporter } from './progress.ts'
 
-export const USAGE = `Usage: access-sync reconcile [--apply] [--json] [--org <id>]... [--policy <id>]...
+export const USAGE = `Usage: access-sync reconcile [--env <name>] [--apply] [--json] [--org <id>]... [--policy <id>]...
+       [--allow-mass-revoke]
 
 Plans every Auth0 Organization from the access policies published in Sanity and prints the plan (a dry run:
 nothing is written). Orphans (our keys, no active policy naming the Organization) are revoked; Organizations we
@@ -29,6 +31,11 @@ Options:
   --json           print one JSON document (the plan, or the result) on stdout; progress stays on stderr
   --org <id>       only this Organization (repeatable)
   --policy <id>    only the Organizations this policy names or holds the keys of (repeatable)
+  --allow-mass-revoke
+                   let through the revokes the mass-revoke guard refuses: a read that saw no published
+                   policy, or more than REVOKE_GUARD_MAX_PERCENT % (at least REVOKE_GUARD_MIN_COUNT) of
+                   the Organizations we manage; for a dataset whose policies really were deleted
+  --env <name>     read the settings from .env.<name> (see .env.example); default: the shell's
   -h, --help       this help
 
 Environment: SANITY_PROJECT_ID, SANITY_DATASET, SANITY_API_TOKEN (a read token is enough without --apply),
@@ -46,10 +53,19 @@ interface Io {
 
 type Env = Readonly<Record<string, string | undefined>>
 
-export async function run(argv: readonly string[], env: Env = process.env, io: Io = process): Promise<number> {
+export async function run(argv: readonly string[], shellEnv: Env = process.env, io: Io = process): Promise<number> {
   let args: ReturnType<typeof parse>
+  let env: Env
   try {
     args = parse(argv)
+    if (args.help) {
+      io.stdout.write(`${USAGE}\n`)
+      return 0
+    }
+    const environment = loadEnvironment(args.env, shellEnv)
+    env = environment.env
+    const line = describeEnvironment(environment)
+    if (line) io.stderr.write(`access-sync reconcile: ${line}\n`)
   } catch (error) {
     io.stderr.write(`access-sync reconcile: ${(error as Error).message}\n\n${USAGE}\n`)
     return 1
@@ -148,6 +164,8 @@ function parse(argv: readonly string[]) {
       json: { type: 'boolean' },
       org: { type: 'string', multiple: true },
       policy: { type: 'string', multiple: true },
+      'allow-mass-revoke': { type: 'boolean' },
+      env: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values

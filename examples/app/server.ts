@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import process from 'node:process'
+import { parseArgs } from 'node:util'
 import { createClient, type SanityClient } from '@sanity/client'
 import {
   type AccessVerifier,
@@ -22,6 +23,7 @@ import {
   type GatedContent,
   gatedContentQuery,
 } from 'sanity-auth0-access-sync/app'
+import { loadEnvironment } from '../../src/environment.ts'
 
 export interface ExampleApp {
   readonly url: string
@@ -86,7 +88,9 @@ export async function startExampleApp(options: {
 }
 
 if (import.meta.main) {
-  const env = process.env
+  // `node examples/app/server.ts --env production` reads .env.production, as every entry point does.
+  const { values } = parseArgs({ options: { env: { type: 'string' } } })
+  const { env } = loadEnvironment(values.env, process.env)
   const need = (name: string) => {
     const value = env[name]?.trim()
     if (!value) throw new Error(`${name} is not set`)
