@@ -45,6 +45,8 @@ const ALL_FUNCTIONS: readonly FunctionName[] = [
 const EVENT_FUNCTIONS: readonly FunctionName[] = ['sync-access-policy', 'fan-out-role', 'fan-out-plan']
 const FAN_OUTS: readonly FunctionName[] = ['fan-out-role', 'fan-out-plan']
 const REPAIR: readonly FunctionName[] = ['reconcile-access']
+/** The functions that can revoke on their own reading of what is published (the fan-outs reuse their policies'). */
+const GUARDED: readonly FunctionName[] = ['sync-access-policy', 'reconcile-access']
 
 export const SETTINGS: readonly Setting[] = [
   {
@@ -112,6 +114,17 @@ export const SETTINGS: readonly Setting[] = [
     entryPoints: ['blueprint', 'deploy', 'doctor'],
     functions: [],
     meaning: 'declares the scheduled repair (reconcile-access); needs an organization-scoped stack',
+  },
+  {
+    name: 'NODE_EXTRA_CA_CERTS',
+    group: 'environment',
+    secret: false,
+    required: false,
+    range: 'a path to a PEM file',
+    entryPoints: ['deploy', 'reconcile', 'deploy-action', 'doctor'],
+    functions: [],
+    meaning:
+      "a certificate for Node to trust: the local emulators' (`npm run dev` sets it); `access-sync` restarts itself with it",
   },
   {
     name: 'AUTH0_DOMAIN',
@@ -190,7 +203,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '20',
     range: '0–100',
     entryPoints: ['reconcile'],
-    functions: ALL_FUNCTIONS,
+    functions: GUARDED,
     via: 'env add',
     meaning: 'refuse a run that would revoke more than this share of the Organizations we manage…',
   },
@@ -200,9 +213,9 @@ export const SETTINGS: readonly Setting[] = [
     secret: false,
     required: false,
     default: '5',
-    range: '0 or more',
+    range: '0–1000000',
     entryPoints: ['reconcile'],
-    functions: ALL_FUNCTIONS,
+    functions: GUARDED,
     via: 'env add',
     meaning: '…once it would revoke at least this many (a small tenant can lose one or two without a refusal)',
   },
@@ -214,7 +227,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'false',
     range: '`true` or `false`',
     entryPoints: [],
-    functions: ALL_FUNCTIONS,
+    functions: GUARDED,
     via: 'env add',
     meaning: 'let a refused mass revoke through, for the rare real case; the reconcile CLI takes --allow-mass-revoke',
   },
@@ -310,7 +323,7 @@ export const GROUPS: Readonly<Record<SettingGroup, string>> = {
   environment: 'The environment: one Sanity project and dataset (blueprint, deploy, reconcile, doctor)',
   auth0: 'The sync client in Auth0 (every function, reconcile, doctor)',
   functions: 'Event functions (sync-access-policy, fan-out-role, fan-out-plan)',
-  guard: 'Mass-revoke guard (every function; reconcile takes --allow-mass-revoke instead of ALLOW_MASS_REVOKE)',
+  guard: 'Mass-revoke guard (sync-access-policy, reconcile-access, reconcile; the CLI takes --allow-mass-revoke)',
   repair: 'Scheduled repair (reconcile-access, only with ACCESS_SYNC_SCHEDULE)',
   action: 'Post-login Action (access-sync deploy-action, doctor)',
   app: 'Example app (examples/app/server.ts)',
