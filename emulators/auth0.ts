@@ -100,6 +100,13 @@ export interface RequestFilter {
 export interface Auth0Emulator {
   /** `localhost:PORT`, for `new ManagementClient({ domain })`. */
   readonly domain: string
+  /**
+   * `127.0.0.1:PORT`: the same tenant reached as a custom domain would be. Its token endpoint refuses the Management
+   * API audience (`https://127.0.0.1:PORT/api/v2/`, which the SDK asks for) with 403 "Service not enabled within
+   * domain", as Auth0 does for a custom domain (../shared/reference/platform-facts.md, "Management API audience":
+   * the audience is the canonical domain's; a custom AUTH0_DOMAIN gets a 403 at the token endpoint).
+   */
+  readonly customDomain: string
   /** `https://localhost:PORT`. */
   readonly baseUrl: string
   readonly port: number
@@ -386,6 +393,8 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     if (!client || client.clientSecret !== clientSecret) {
       throw new HttpError(401, { error: 'access_denied', error_description: 'Unauthorized' })
     }
+    // Only the canonical domain's audience is served; asked on any other host name (customDomain), the SDK asks
+    // for that host's audience and is refused, as a custom domain is.
     const audience = `https://${domain}/api/v2/`
     if (str('audience') !== audience) {
       throw new HttpError(403, {
@@ -617,6 +626,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
 
   return {
     domain,
+    customDomain: `127.0.0.1:${port}`,
     baseUrl: `https://${domain}`,
     port,
     issuer: `https://${domain}/`,

@@ -6,10 +6,15 @@
  * Auth0's rules it follows (../shared/reference/platform-facts.md):
  * - Actions are found by name; a PATCH with `secrets` replaces the whole list, and secret values are never read
  *   back, so a value is only (re)sent when the secret is missing or the operator asks for it;
+ * - the namespace goes with a second secret whose *name* carries a fingerprint of its value
+ *   (`CLAIM_NAMESPACE_SHA256_<16 hex>`): names are read back, so a changed namespace is seen and re-sent, and
+ *   `access-sync doctor` can check the Action's namespace against the app's. The namespace is no secret (every
+ *   token shows it); it is a secret only because Actions have no other configuration;
  * - a draft is deployed only once `built`;
  * - the bindings PATCH replaces the trigger's ordered list: everyone else's bindings are sent back in their
  *   order, ours is appended once, and nothing is written when ours is already bound.
  */
+import { createHash } from 'node:crypto'
 import { namespaceProblem } from './claims.ts'
 
 export const ACTION_NAME = 'sanity-access-claims'
@@ -18,6 +23,21 @@ export const ACTION_RUNTIME = 'node22'
 export const POST_LOGIN = 'post-login'
 export const POST_LOGIN_TRIGGER = { id: POST_LOGIN, version: 'v3' } as const
 export const NAMESPACE_SECRET = 'CLAIM_NAMESPACE'
+export const NAMESPACE_FINGERPRINT_PREFIX = 'CLAIM_NAMESPACE_SHA256_'
+
+/** The name of the secret that records which namespace CLAIM_NAMESPACE holds: its SHA-256, 16 hex digits. */
+export function namespaceFingerprintName(namespace: string): string {
+  const digest = createHash('sha256').update(namespace, 'utf8').digest('hex').slice(0, 16).toUpperCase()
+  return `${NAMESPACE_FINGERPRINT_PREFIX}${digest}`
+}
+
+/** CLAIM_NAMESPACE and its fingerprint, always sent together (a PATCH with secrets replaces the whole list). */
+export function namespaceSecrets(namespace: string): Array<{ name: string; value: string }> {
+  return [
+    { name: NAMESPACE_SECRET, value: namespace },
+    { name: namespaceFingerprintName(namespace), value: 'names the SHA-256 of CLAIM_NAMESPACE (access-sync doctor)' },
+  ]
+}
 /** Auth0's limit on an Action's code, in bytes. */
 export const ACTION_CODE_LIMIT = 100 * 1024
 
@@ -35,6 +55,8 @@ export interface ExistingAction {
   readonly status: string | undefined
   /** Whether the draft is what is deployed. */
   readonly allChangesDeployed: boolean
+  /** The deployed version (what logins run), when there is one and the caller read it. */
+  readonly deployed?: { readonly code: string; readonly secretNames: readonly string[] } | undefined
 }
 
 export interface ExistingBinding {
@@ -98,8 +120,7 @@ export function planActionDeploy(
   bindings: readonly ExistingBinding[],
   desired: DesiredAction,
 ): DeployPlan {
-  const namespaceSecret =
-    desired.namespace === undefined ? undefined : [{ name: NAMESPACE_SECRET, value: desired.namespace }]
+  const namespaceSecret = desired.namespace === undefined ? undefined : namespaceSecrets(desired.namespace)
   const bindingPlan = mergeBindings(bindings, desired.name, existing?.id)
   if (!existing) {
     return { action: { kind: 'create' }, secrets: namespaceSecret, deploy: true, ...bindingPlan }
@@ -108,7 +129,9 @@ export function planActionDeploy(
   if (existing.code !== desired.code) changed.push('code')
   if (existing.runtime !== desired.runtime) changed.push('runtime')
   if (!existing.triggerIds.includes(POST_LOGIN)) changed.push('supported_triggers')
-  const missingSecret = namespaceSecret !== undefined && !existing.secretNames.includes(NAMESPACE_SECRET)
+  // Missing, or holding another namespace (or one set before fingerprints were): the names tell which.
+  const missingSecret =
+    namespaceSecret !== undefined && !namespaceSecret.every((secret) => existing.secretNames.includes(secret.name))
   if (namespaceSecret && (missingSecret || desired.updateSecrets)) changed.push(`secret ${NAMESPACE_SECRET}`)
   const action: ActionChange = changed.length > 0 ? { kind: 'update', changed } : { kind: 'unchanged' }
   // Sending secrets replaces the list, so they go only with a change that needs them, and then all of ours.

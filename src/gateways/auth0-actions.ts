@@ -6,7 +6,9 @@
  */
 import { ManagementClient, ManagementError } from 'auth0'
 import type { BindingRef, ExistingAction, ExistingBinding } from '../core/action-deploy.ts'
+import { customDomainFix } from '../core/auth0-domain.ts'
 import { SyncError } from '../core/errors.ts'
+import { CustomDomainError, tokenRefusalOf } from './auth0.ts'
 
 export interface DeployCredentials {
   readonly domain: string
@@ -55,7 +57,7 @@ export function connectActions(credentials: DeployCredentials): ActionsGateway {
     try {
       return await send()
     } catch (error) {
-      throw explain(error, what, doing)
+      throw explain(error, what, doing, credentials.domain)
     }
   }
 
@@ -127,6 +129,9 @@ interface SdkAction {
   supported_triggers?: Array<{ id: string }> | undefined
   status?: string | undefined
   all_changes_deployed?: boolean | undefined
+  deployed_version?:
+    | { code?: string | undefined; secrets?: Array<{ name?: string | undefined }> | undefined }
+    | undefined
 }
 
 function toExisting(action: SdkAction): ExistingAction {
@@ -140,11 +145,24 @@ function toExisting(action: SdkAction): ExistingAction {
     triggerIds: (action.supported_triggers ?? []).map((trigger) => trigger.id),
     status: action.status,
     allChangesDeployed: action.all_changes_deployed === true,
+    deployed: action.deployed_version && {
+      code: action.deployed_version.code ?? '',
+      secretNames: (action.deployed_version.secrets ?? []).flatMap((secret) => (secret.name ? [secret.name] : [])),
+    },
   }
 }
 
 /** The SDK's failure → a SyncError naming what to fix, never echoing the token or the secret. */
-function explain(error: unknown, what: Call, doing: string): SyncError {
+function explain(error: unknown, what: Call, doing: string, domain: string): SyncError {
+  if (tokenRefusalOf(error, domain) === 'custom-domain') {
+    return new CustomDomainError(
+      'configuration',
+      `Auth0 refused a Management API token (${doing}): ${customDomainFix(domain)}`,
+      {
+        cause: error,
+      },
+    )
+  }
   if (!(error instanceof ManagementError)) {
     return new SyncError('auth0-unavailable', `Auth0 could not be reached ${doing}`, { retryable: true, cause: error })
   }

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createManagementAuth, ManagementError } from 'auth0/management'
 import { OrganizationsClient } from 'auth0/organizations'
 import type { Auth0Config } from '../config.ts'
+import { customDomainFix, NO_GRANT_FIX, type TokenRefusal, tokenRefusal } from '../core/auth0-domain.ts'
 import type { Metadata, OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
 import { type Decision, decideRetry, type Failure, isTransient, waitHintMs } from '../core/retry.ts'
@@ -140,7 +141,15 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
           remainingMs: deadline - Date.now(),
           attemptTimeoutMs: config.timeoutSeconds * 1000,
         })
-        if (!decision.retry) throw explain(error, failure, decision, { operation, organizationId, attempt, started })
+        if (!decision.retry) {
+          throw explain(error, failure, decision, {
+            operation,
+            organizationId,
+            attempt,
+            started,
+            domain: config.domain,
+          })
+        }
         if (decision.refreshToken) {
           tokenRefreshed = true
           management = create()
@@ -232,6 +241,64 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
   }
 }
 
+/** What the client-credentials grant gave: the scopes Auth0 granted (undefined when it did not say). */
+export interface ManagementGrant {
+  readonly scopes: readonly string[] | undefined
+}
+
+/**
+ * Fetches one Management API token the way every call does (the SDK's token supplier, same request) and reads
+ * what was granted: the token response's `scope`, else the JWT's `scope` claim. Used by `access-sync doctor`.
+ * Throws the SyncError a sync would (a custom domain, a missing grant, wrong credentials), never the secret.
+ */
+export async function fetchManagementGrant(config: Auth0Config): Promise<ManagementGrant> {
+  let granted: string | undefined
+  // The SDK keeps only access_token and expires_in; watching its own request is how `scope` is seen.
+  const watch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init)
+    if (response.ok) {
+      const body: unknown = await response
+        .clone()
+        .json()
+        .catch(() => undefined)
+      const scope = typeof body === 'object' && body !== null && 'scope' in body ? body.scope : undefined
+      if (typeof scope === 'string') granted = scope
+    }
+    return response
+  }
+  const auth = createManagementAuth({
+    domain: config.domain,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    timeoutInSeconds: config.timeoutSeconds,
+    maxRetries: 0,
+    fetch: watch,
+  })
+  const started = Date.now()
+  let token: string
+  try {
+    token = await auth.getToken()
+  } catch (error) {
+    const call = { operation: 'token' as const, organizationId: '', attempt: 1, started, domain: config.domain }
+    throw explain(error, classify(error), { retry: false, why: 'permanent' }, call)
+  }
+  const scope = granted ?? jwtScope(token)
+  return { scopes: scope === undefined ? undefined : scope.split(' ').filter((name) => name !== '') }
+}
+
+/** The `scope` claim of a JWT access token; undefined for an opaque token. */
+function jwtScope(token: string): string | undefined {
+  const payload = token.split('.')[1]
+  if (payload === undefined) return undefined
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    const scope = typeof claims === 'object' && claims !== null && 'scope' in claims ? claims.scope : undefined
+    return typeof scope === 'string' ? scope : undefined
+  } catch {
+    return undefined
+  }
+}
+
 class OutOfTime extends Error {}
 /** A write its caller withdrew after a rate-limit wait: there was nothing left to write. */
 class Withdrawn extends Error {}
@@ -244,6 +311,9 @@ export const MIN_ATTEMPT_MS = 1_000
  * nothing is wrong with this Organization, and a later run with time left can make the same call.
  */
 export class DeadlineError extends SyncError {}
+
+/** Auth0 refused the Management API audience at AUTH0_DOMAIN, as it does at a custom domain. */
+export class CustomDomainError extends SyncError {}
 
 /** What went wrong, in the retry policy's terms. */
 export function classify(error: unknown): Failure {
@@ -275,10 +345,12 @@ function stringMetadata(metadata: Record<string, unknown>, organizationId: strin
 }
 
 interface CallInfo {
-  readonly operation: Operation
+  readonly operation: Operation | 'token'
   readonly organizationId: string
   readonly attempt: number
   readonly started: number
+  /** AUTH0_DOMAIN, to tell a custom domain's token refusal from a missing scope. */
+  readonly domain: string
 }
 
 function outOfTime(operation: Operation, organizationId: string, attempts: number, started: number): SyncError {
@@ -311,12 +383,28 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
         `Auth0 refused the credentials ${doing}, even with a fresh token: check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET and that the application is authorized for the Management API`,
         options,
       )
-    case 403:
+    case 403: {
+      const refusal = isTokenRequest(error) ? tokenRefusal(call.domain, tokenErrorDescription(error)) : undefined
+      if (refusal === 'custom-domain') {
+        return new CustomDomainError(
+          'configuration',
+          `Auth0 refused a Management API token (${doing}): ${customDomainFix(call.domain)}`,
+          options,
+        )
+      }
+      if (refusal === 'no-grant') {
+        return new SyncError(
+          'auth0-forbidden',
+          `Auth0 refused a Management API token (${doing}): ${NO_GRANT_FIX}`,
+          options,
+        )
+      }
       return new SyncError(
         'auth0-forbidden',
         `Auth0 denied ${doing}: grant the scope ${scope} to the application (Applications > APIs > Auth0 Management API > Machine to Machine Applications)`,
         options,
       )
+    }
     case 404:
       return new SyncError(
         'organization-not-found',
@@ -340,7 +428,28 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
   })
 }
 
-function describeCall(operation: Operation, organizationId: string): string {
+/** Why Auth0's token endpoint answered 403 (undefined: the error is something else), for the Actions gateway too. */
+export function tokenRefusalOf(error: unknown, domain: string): TokenRefusal | undefined {
+  if (!isTokenRequest(error) || (error as ManagementError).statusCode !== 403) return undefined
+  return tokenRefusal(domain, tokenErrorDescription(error))
+}
+
+/** The SDK's token supplier failed (not an API call): its error says so, with the OAuth error body. */
+function isTokenRequest(error: unknown): boolean {
+  return error instanceof ManagementError && error.message.startsWith(TOKEN_REQUEST_FAILED)
+}
+
+function tokenErrorDescription(error: unknown): string | undefined {
+  const body = (error as { body?: unknown }).body
+  if (typeof body !== 'object' || body === null || !('error_description' in body)) return undefined
+  return String(body.error_description).slice(0, 300)
+}
+
+/** How the message of auth0 7.1.0's TokenProvider error starts when /oauth/token answers an error (wrapper/token-provider). */
+const TOKEN_REQUEST_FAILED = 'ManagementClient: token request failed'
+
+function describeCall(operation: Operation | 'token', organizationId: string): string {
+  if (operation === 'token') return 'when asking for a token'
   if (operation === 'list') return `listing Organizations (${organizationId})`
   return `${operation === 'read' ? 'reading' : 'updating'} Organization ${organizationId}`
 }

@@ -5,6 +5,7 @@ import {
   type ExistingAction,
   type ExistingBinding,
   mergeBindings,
+  namespaceSecrets,
   nextBuildStep,
   planActionDeploy,
 } from '../../src/core/action-deploy.ts'
@@ -65,12 +66,20 @@ describe('planActionDeploy', () => {
     expect(plan.bindings?.at(-1)).toEqual({ ref: { type: 'action_id', value: 'act_ours' }, display_name: 'ours' })
   })
 
-  it('the namespace secret is sent when missing or asked for, never otherwise (values cannot be read back)', () => {
+  it('the namespace secret is sent when missing, changed (its fingerprint) or asked for, never otherwise', () => {
     const withNs = { ...desired, namespace: 'https://claims.example.com/' }
-    const secret = [{ name: 'CLAIM_NAMESPACE', value: 'https://claims.example.com/' }]
+    const secret = namespaceSecrets('https://claims.example.com/')
+    expect(secret.map((one) => one.name)).toEqual([
+      'CLAIM_NAMESPACE',
+      expect.stringMatching(/^CLAIM_NAMESPACE_SHA256_[0-9A-F]{16}$/),
+    ])
     expect(planActionDeploy(existing, [], withNs).secrets).toEqual(secret)
-    const has = { ...existing, secretNames: ['CLAIM_NAMESPACE'] }
+    const has = { ...existing, secretNames: secret.map((one) => one.name) }
     expect(planActionDeploy(has, [], withNs)).toMatchObject({ action: { kind: 'unchanged' }, secrets: undefined })
+    const other = { ...withNs, namespace: 'https://other.example.com/' }
+    expect(planActionDeploy(has, [], other).secrets).toEqual(namespaceSecrets('https://other.example.com/'))
+    const unfingerprinted = { ...existing, secretNames: ['CLAIM_NAMESPACE'] }
+    expect(planActionDeploy(unfingerprinted, [], withNs).secrets).toEqual(secret)
     expect(planActionDeploy(has, [], { ...withNs, updateSecrets: true }).secrets).toEqual(secret)
     expect(planActionDeploy(has, [], { ...withNs, code: 'x' }).secrets).toBeUndefined()
   })

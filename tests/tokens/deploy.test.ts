@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deployAction, run } from '../../cli/deploy-action.ts'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { DEPLOY_CLIENT } from '../../emulators/auth0-actions.ts'
-import { ACTION_NAME } from '../../src/core/action-deploy.ts'
+import { ACTION_NAME, namespaceFingerprintName } from '../../src/core/action-deploy.ts'
 import { connectActions } from '../../src/gateways/auth0-actions.ts'
 import { acmeOrganization } from './support.ts'
 
@@ -66,7 +66,7 @@ describe('deploy-action', () => {
     expect(boundNames()).toEqual(['MFA policy', 'Geo block', ACTION_NAME])
     const ours = auth0.actions.bound('post-login').at(-1)
     expect(ours?.code).toBe(readFileSync(new URL('../../auth0/actions/access-claims.js', import.meta.url), 'utf8'))
-    expect(ours?.secrets).toEqual({ CLAIM_NAMESPACE: NS })
+    expect(ours?.secrets).toMatchObject({ CLAIM_NAMESPACE: NS, [namespaceFingerprintName(NS)]: expect.any(String) })
   })
 
   it('the deployed Action runs at login with its secret', async () => {
