@@ -1,3 +1,4 @@
+import { relative as relativePath } from 'node:path'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { trustEmulatorCertificate } from '../emulators/tls.ts'
@@ -27,7 +28,7 @@ await run()
 async function run(): Promise<void> {
   const { startDevStack } = await import('../emulators/dev-stack.ts')
   const started = performance.now()
-  console.log('Starting the Auth0 emulator, the Content Lake emulator, the functions and the Studio…')
+  console.log('Starting two Auth0 emulator tenants, the Content Lake emulator, the functions and the Studio…')
   const stack = await startDevStack({
     studioPort,
     lakePort,
@@ -35,30 +36,47 @@ async function run(): Promise<void> {
     log: (line) => console.log(`  ${line}`),
   })
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  // What the fixtures put in, by type (published documents; drafts counted apart).
-  const seeded = new Map<string, number>()
-  for (const doc of stack.lake.documents()) {
-    const key = doc._id.startsWith('drafts.') ? 'draft' : doc._type
-    seeded.set(key, (seeded.get(key) ?? 0) + 1)
+  // What the fixtures put in, by type (published documents; drafts counted apart), per dataset.
+  const seeded = (dataset: string) => {
+    const counts = new Map<string, number>()
+    for (const doc of stack.lake.documents(dataset)) {
+      const key = doc._id.startsWith('drafts.') ? 'draft' : doc._type
+      counts.set(key, (counts.get(key) ?? 0) + 1)
+    }
+    return [...counts].map(([type, count]) => `${count} ${type}`).join(', ')
   }
+  const relative = (file: string | undefined) => (file ? relativePath(process.cwd(), file) || file : '(not written)')
+  const environments = stack.environments
+    .map(
+      (environment) => `
+  Environment ${environment.name}:
+    Dataset:               ${environment.dataset}  (${seeded(environment.dataset)})
+    Studio workspace:      ${stack.studioUrl ? `${stack.studioUrl}/${environment.dataset}` : '(no Studio)'}
+    Auth0 tenant:          ${environment.auth0.baseUrl}  (its own emulator; organizations ${environment.auth0
+      .listOrganizations()
+      .map((org) => org.id)
+      .join(', ')})
+    Functions:             ${stack.runner.deployments
+      .filter((deployment) => deployment.environment === environment.name)
+      .map((deployment) => deployment.functionName)
+      .join(', ')}  (fire for ${stack.lake.projectId}.${environment.dataset} only)
+    Settings:              ${relative(environment.envFile)}  (e.g. npx access-sync reconcile --env dev-${environment.name})`,
+    )
+    .join('')
   console.log(`
 Ready in ${seconds} s. No credentials needed; everything runs on this machine.
-  Studio:                  ${stack.studioUrl}
-  Content Lake emulator:   ${stack.lake.url}  (project ${stack.lake.projectId}, dataset ${stack.lake.dataset})
+  Studio:                  ${stack.studioUrl}  (one workspace per dataset: switch in the top-left menu)
+  Content Lake emulator:   ${stack.lake.url}  (project ${stack.lake.projectId}, datasets ${stack.lake.datasets.join(', ')})
                            ${stack.studioApi.projectUrl}  (the same, over HTTPS + HTTP/2, for the Studio)
-  Auth0 emulator:          ${stack.auth0.baseUrl}  (Management API; organizations ${stack.auth0
-    .listOrganizations()
-    .map((org) => org.id)
-    .join(', ')})
-  Functions on publish:    ${stack.runner.documentFunctions.join(', ')}${
+  Auth0 emulator:          ${stack.auth0.baseUrl}  (production's tenant; staging's is below)${
     stack.runner.otherFunctions.length > 0
-      ? `\n  Not triggered here:      ${stack.runner.otherFunctions.map((fn) => `${fn.name} (${fn.type})`).join(', ')}`
+      ? `\n  Not triggered here:      ${[...new Set(stack.runner.otherFunctions.map((fn) => `${fn.name} (${fn.type})`))].join(', ')}`
       : ''
-  }
-  Documents:               ${[...seeded].map(([type, count]) => `${count} ${type}`).join(', ')}
+  }${environments}
 
 Open the Studio, edit a policy and publish it: the badge turns "synced" and the "Auth0 sync" tab shows the
-Organization's metadata. Press Ctrl-C to stop.
+Organization's metadata. Publish in the staging workspace: only the staging tenant changes (staging is a copy of
+production, with the same org_… IDs). Press Ctrl-C to stop.
 
 First time in this browser? The Studio reaches the emulator over HTTPS with a self-signed certificate (HTTP/2
 lets its many live listeners share one connection). If it shows "Network error", open

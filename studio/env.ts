@@ -28,3 +28,20 @@ export function devApiHost(value: string | undefined): string | undefined {
   }
   return url.origin
 }
+
+/**
+ * The datasets `npm run dev` shows as workspaces, one per environment (SANITY_STUDIO_DATASETS, comma-separated,
+ * e.g. `production,staging`), so an editor switches datasets in the Studio's workspace menu. Honoured only together
+ * with a dev apiHost (`devApiHost`): every other build, and the deployed Studio, keep their one workspace.
+ */
+export function devDatasets(value: string | undefined, apiHost: string | undefined): string[] | undefined {
+  if (!value || !apiHost) return undefined
+  const names = value.split(',').map((name) => name.trim())
+  const bad = names.filter((name) => !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name))
+  if (bad.length > 0 || new Set(names).size !== names.length) {
+    throw new Error(
+      `SANITY_STUDIO_DATASETS must list distinct dataset names such as "production,staging", got "${value}"`,
+    )
+  }
+  return names
+}

@@ -13,7 +13,12 @@ export default defineCliConfig({
   // The validation rules ship with the Studio they were tested with: no Studio updates from the CDN.
   deployment: { autoUpdates: false },
   // `sanity dev` and `sanity build` extract the schema and regenerate the types on every run.
-  schemaExtraction: { enabled: generate, path: out ? `${out}/schema.json` : './schema.json' },
+  // `npm run dev` shows one workspace per dataset (studio/env.ts devDatasets), all with the same schema: extract the first.
+  schemaExtraction: {
+    enabled: generate,
+    path: out ? `${out}/schema.json` : './schema.json',
+    workspace: process.env.SANITY_STUDIO_DATASETS?.split(',')[0]?.trim() || undefined,
+  },
   // `sanity build` rewrites .sanity/runtime/ (the build test does, while the browser tests drive `sanity dev`); a dev
   // server watching it would reload every open Studio mid-edit. `sanity dev` writes it once at start-up.
   vite: (config) => ({

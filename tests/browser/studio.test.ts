@@ -103,15 +103,17 @@ async function showFieldError(name: string, message: RegExp): Promise<void> {
  * whole app again: a full page load through Vite costs seconds.
  */
 async function open(path: string): Promise<void> {
+  // npm run dev shows one workspace per dataset (/production, /staging); these steps edit production.
+  const workspacePath = `/production${path}`
   if (!page.url().startsWith(studioUrl)) {
     // The first load has Vite compile the Studio: give it time when the machine is busy (it waits for content next).
-    await page.goto(`${studioUrl}${path}`, { waitUntil: 'commit', timeout: 120_000 })
+    await page.goto(`${studioUrl}${workspacePath}`, { waitUntil: 'commit', timeout: 120_000 })
     return
   }
   await page.evaluate((target) => {
     window.history.pushState(null, '', target)
     window.dispatchEvent(new PopStateEvent('popstate'))
-  }, path)
+  }, workspacePath)
 }
 
 async function newPolicy(title: string, organizationId: string): Promise<void> {
