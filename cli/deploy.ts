@@ -129,7 +129,7 @@ export async function run(
   }
   secrets = setup.secrets
   const { environment, stack } = setup
-  functions = setup.functions.map((fn) => ({ fn: fn.name, status: 'not run', done: [], left: ['its settings'] }))
+  functions = setup.functions.map((fn) => ({ fn: fn.name, status: 'not run', done: [], left: [] }))
   describeSetup(setup, say)
   end(0, 'done', `${environment.file}`)
 
@@ -309,11 +309,11 @@ function describeSetup(setup: Setup, say: (line: string) => void): void {
 
 /** Why a `sanity` command failed, from its exit code and the last line it printed. */
 function exited(result: SanityCliResult, stack?: string): string {
-  const last = `${result.stderr}\n${result.stdout}`
+  const lines = `${result.stdout}\n${result.stderr}`
     .split('\n')
-    .map((line) => line.trim())
+    .map((line) => line.replace(/^[\s›]+/, '').trim())
     .filter(Boolean)
-    .at(-1)
+  const last = lines.findLast((line) => /\berror\b/i.test(line)) ?? lines.at(-1)
   const unconfirmed =
     result.code === 75 && stack
       ? `; the deploy was accepted but not confirmed: check \`npx sanity blueprints info --stack ${stack}\``
