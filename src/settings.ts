@@ -45,8 +45,6 @@ const ALL_FUNCTIONS: readonly FunctionName[] = [
 const EVENT_FUNCTIONS: readonly FunctionName[] = ['sync-access-policy', 'fan-out-role', 'fan-out-plan']
 const FAN_OUTS: readonly FunctionName[] = ['fan-out-role', 'fan-out-plan']
 const REPAIR: readonly FunctionName[] = ['reconcile-access']
-/** The functions that can revoke on their own reading of what is published (the fan-outs reuse their policies'). */
-const GUARDED: readonly FunctionName[] = ['sync-access-policy', 'reconcile-access']
 
 export const SETTINGS: readonly Setting[] = [
   {
@@ -203,7 +201,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '20',
     range: '0–100',
     entryPoints: ['reconcile'],
-    functions: GUARDED,
+    functions: ALL_FUNCTIONS,
     via: 'env add',
     meaning: 'refuse a run that would revoke more than this share of the Organizations we manage…',
   },
@@ -215,7 +213,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '5',
     range: '0–1000000',
     entryPoints: ['reconcile'],
-    functions: GUARDED,
+    functions: ALL_FUNCTIONS,
     via: 'env add',
     meaning: '…once it would revoke at least this many (a small tenant can lose one or two without a refusal)',
   },
@@ -227,7 +225,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'false',
     range: '`true` or `false`',
     entryPoints: [],
-    functions: GUARDED,
+    functions: ALL_FUNCTIONS,
     via: 'env add',
     meaning: 'let a refused mass revoke through, for the rare real case; the reconcile CLI takes --allow-mass-revoke',
   },
@@ -323,7 +321,7 @@ export const GROUPS: Readonly<Record<SettingGroup, string>> = {
   environment: 'The environment: one Sanity project and dataset (blueprint, deploy, reconcile, doctor)',
   auth0: 'The sync client in Auth0 (every function, reconcile, doctor)',
   functions: 'Event functions (sync-access-policy, fan-out-role, fan-out-plan)',
-  guard: 'Mass-revoke guard (sync-access-policy, reconcile-access, reconcile; the CLI takes --allow-mass-revoke)',
+  guard: 'Mass-revoke guard (every function and reconcile; the reconcile CLI takes --allow-mass-revoke instead)',
   repair: 'Scheduled repair (reconcile-access, only with ACCESS_SYNC_SCHEDULE)',
   action: 'Post-login Action (access-sync deploy-action, doctor)',
   app: 'Example app (examples/app/server.ts)',
