@@ -37,7 +37,8 @@ try {
     cwd: repoRoot,
     env: { ...clean, ...env },
   })
-  return { ...(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>), stderr }
+  const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; resources?: unknown[] }
+  return { ...result, stderr }
 }
 
 describe('the blueprint the Sanity CLI loads', () => {
@@ -52,8 +53,8 @@ describe('the blueprint the Sanity CLI loads', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'access-sync-blueprint-'))
     const file = join(cwd, '.env.staging')
     writeFileSync(file, 'SANITY_PROJECT_ID=abc123xy\nSANITY_DATASET=staging\nACCESS_SYNC_SCHEDULE=hourly\n')
-    const { resources } = (await blueprintAsTheCliSeesIt({ ACCESS_SYNC_ENV: file })) as {
-      resources: Array<{ name: string; type: string; env?: object; event?: { resource?: object } }>
+    const { resources = [] } = (await blueprintAsTheCliSeesIt({ ACCESS_SYNC_ENV: file })) as {
+      resources?: Array<{ name: string; type: string; env?: object; event?: { resource?: object } }>
     }
     const functions = resources.filter((resource) => resource.type.startsWith('sanity.function.'))
     expect(functions.map((fn) => fn.name)).toEqual([
@@ -138,7 +139,7 @@ describe('a handler invoked for another dataset', () => {
       clientOptions: { ...lake.clientConfigFor('staging'), token: '' },
     }) as unknown as FunctionContext
 
-  const cases: Array<[string, () => Promise<unknown>]> = [
+  const cases: Array<[string, () => unknown]> = [
     [
       'sync-access-policy',
       () =>
@@ -183,10 +184,12 @@ describe('a handler invoked for another dataset', () => {
   ]
 
   it.each(cases)('%s: fails naming both datasets; 0 Auth0 requests, 0 Content Lake requests', async (_name, call) => {
-    const error = await call().then(
-      () => undefined,
-      (caught: unknown) => caught,
-    )
+    const error = await Promise.resolve()
+      .then(call)
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
     expect(error).toBeInstanceOf(SyncError)
     expect((error as SyncError).reason).toBe('wrong-dataset')
     expect((error as SyncError).message).toContain(`"${lake.projectId}.staging"`)
