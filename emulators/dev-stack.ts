@@ -6,6 +6,9 @@
  * settings), the Studio's endpoints, and `sanity dev` with one workspace per dataset (SANITY_STUDIO_API_HOST,
  * SANITY_STUDIO_DATASETS; see studio/sanity.config.ts). A publish in staging reaches the staging tenant only.
  *
+ * Each tenant gets the post-login Action deployed and bound, as `npx access-sync deploy-action --env dev-<name>`
+ * does (the same code), so `doctor --env dev-<name>` finds everything in place.
+ *
  * It writes each environment's settings to `.env.dev-<name>` (repository root by default), so `npx access-sync
  * reconcile --env dev-staging` or `doctor --env dev-production` work against the running stack.
  *
@@ -16,6 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { run as deployActionCli } from '../cli/deploy-action.ts'
 import { accessSyncResources } from '../sanity.blueprint.ts'
 import { DEFAULT_CLAIM_NAMESPACE } from '../src/core/claims.ts'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from './auth0.ts'
@@ -48,6 +52,8 @@ export interface DevStackOptions {
   readonly studio?: boolean
   /** Whether `sanity dev` extracts the schema and regenerates the types as you edit (default true). */
   readonly typegen?: boolean
+  /** Deploy the post-login Action into each tenant (default true). */
+  readonly deployAction?: boolean
   /** Where `.env.dev-<name>` go (default the repository root); false: not written. */
   readonly envDir?: string | false
   /** Every line `sanity dev` prints, and every function invocation. */
@@ -110,6 +116,18 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     environments: environments.map(({ name, env }) => ({ name, env, resources: accessSyncResources(env) })),
     onInvocation: (invocation) => log(describeInvocation(invocation)),
   })
+  const closeEmulators = async () => {
+    runner.stop()
+    await Promise.all([studioApi.close(), lake.close(), ...tenants.map((tenant) => tenant.close())])
+  }
+  if (options.deployAction !== false) {
+    try {
+      await Promise.all(environments.map(({ name, env }) => deployActionInto(name, env, log)))
+    } catch (error) {
+      await closeEmulators()
+      throw error
+    }
+  }
   // Seeded as one transaction per dataset, so each environment's functions see the published policies arrive, as
   // after an import; staging gets the same documents, as `sanity dataset copy production staging` leaves it.
   for (const name of DEV_DATASETS) {
@@ -125,8 +143,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   let studioUrl: string | undefined
   const close = async () => {
     if (studio) await stopProcessGroup(studio)
-    runner.stop()
-    await Promise.all([studioApi.close(), lake.close(), ...tenants.map((tenant) => tenant.close())])
+    await closeEmulators()
   }
   if (options.studio !== false) {
     const port = options.studioPort ?? 3333
@@ -163,6 +180,16 @@ function devSettings(
     NODE_EXTRA_CA_CERTS: certPath,
   }
 }
+
+/** What `npx access-sync deploy-action --env dev-<name>` does (the same code), with its log lines prefixed. */
+async function deployActionInto(name: string, env: Readonly<Record<string, string>>, log: (line: string) => void) {
+  const io = { log: (line: string) => log(`${name}: deploy-action: ${line}`), sleep, now: Date.now }
+  // The emulator builds a draft in 300 ms: ask every 50 ms instead of the CLI's 2 s.
+  const code = await deployActionCli([], { ...env, DEPLOY_ACTION_POLL_MS: '50' }, io)
+  if (code !== 0) throw new Error(`deploying the Action into ${name}'s Auth0 emulator failed (exit ${code})`)
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function envFileText(name: string, env: Readonly<Record<string, string>>): string {
   return [

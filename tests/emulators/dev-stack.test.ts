@@ -60,6 +60,16 @@ describe('npm run dev: two environments', () => {
     expect(stack.runner.invocations.filter(({ error }) => error !== undefined)).toEqual([])
   })
 
+  it('deploys and binds the post-login Action in each tenant, as deploy-action --env dev-<name> does', () => {
+    for (const name of ['production', 'staging']) {
+      expect(
+        tenant(name)
+          .actions.bound('post-login')
+          .map((action) => action.name),
+      ).toEqual(['sanity-access-claims'])
+    }
+  })
+
   it('writes .env.dev-production and .env.dev-staging with the agreed settings, loadable with --env', () => {
     for (const environment of stack.environments) {
       expect(environment.envFile).toBe(join(envDir, `.env.dev-${environment.name}`))
