@@ -522,8 +522,13 @@ export type PLANS_QUERY_RESULT = Array<{
 }>;
 
 // Source: ../src/gateways/sanity.ts
+// Variable: ANY_POLICY_QUERY
+// Query: count(*[_type == "accessPolicy"][0...1]) > 0
+export type ANY_POLICY_QUERY_RESULT = boolean;
+
+// Source: ../src/gateways/sanity.ts
 // Variable: POLICY_STATE_QUERY
-// Query: {  "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "plans": *[_type == "plan" && defined(key.current)]{ "key": key.current, entitlements }}
+// Query: {  "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, "role": role->slug.current, "roleRef": role._ref },  "plans": *[_type == "plan" && defined(key.current)]{ "key": key.current, entitlements },  "anyPolicy": count(*[_type == "accessPolicy"][0...1]) > 0}
 export type POLICY_STATE_QUERY_RESULT = {
   subject: {
     _id: string;
@@ -553,6 +558,7 @@ export type POLICY_STATE_QUERY_RESULT = {
     key: string | null;
     entitlements: Array<string> | null;
   }>;
+  anyPolicy: boolean;
 };
 
 // Source: ../src/gateways/sanity.ts
@@ -637,7 +643,8 @@ declare global {
     "*[_type == \"accessFanOutStatus\" && count(pending) > 0 && coalesce(leaseUntil, 0) < $now] | order(_updatedAt asc) [0...20]{ subjectId, subjectType }": | STALLED_FANOUTS_QUERY_RESULT;
     "{\n  \"status\": *[_id == $statusId][0]{ cursor, runAt, \"failed\": failed[]{ organizationId } },\n  \"failed\": *[_type == \"accessPolicySyncStatus\" && outcome == \"failed\"] | order(attemptedAt asc) [0...$limit]{\n    policyId, attemptedAt, \"organizationIds\": organizations[].organizationId\n  }\n}": | REPAIR_STATE_QUERY_RESULT;
     "*[_type == \"plan\" && defined(key.current)]{ \"key\": key.current, entitlements }": | PLANS_QUERY_RESULT;
-    "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"plans\": *[_type == \"plan\" && defined(key.current)]{ \"key\": key.current, entitlements }\n}": | POLICY_STATE_QUERY_RESULT;
+    "count(*[_type == \"accessPolicy\"][0...1]) > 0": | ANY_POLICY_QUERY_RESULT;
+    "{\n  \"subject\": *[_type == \"accessPolicy\" && _id == $policyId][0]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"claimants\": *[_type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId in $organizationIds]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref },\n  \"plans\": *[_type == \"plan\" && defined(key.current)]{ \"key\": key.current, entitlements },\n  \"anyPolicy\": count(*[_type == \"accessPolicy\"][0...1]) > 0\n}": | POLICY_STATE_QUERY_RESULT;
     "*[_type == \"accessPolicy\" && _id > $after] | order(_id) [0...$limit]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICY_PAGE_QUERY_RESULT;
     "*[_type == \"accessPolicy\" && (_id in $policyIds || auth0OrganizationId in $organizationIds)]{ _id, _rev, _createdAt, _updatedAt, auth0OrganizationId, plan, allowedContentTags, status, \"role\": role->slug.current, \"roleRef\": role._ref }": | POLICIES_IN_SCOPE_QUERY_RESULT;
     "*[\n  _type == \"accessPolicy\" && status == \"active\" && auth0OrganizationId == $organizationId\n  && _id != $publishedId && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\"))\n] | order(_createdAt asc, _id asc) { _id, title }": | CONFLICTING_POLICIES_QUERY_RESULT;

@@ -40,7 +40,8 @@ Options:
 
 Environment: SANITY_PROJECT_ID, SANITY_DATASET, SANITY_API_TOKEN (a read token is enough without --apply),
 SANITY_API_HOST (optional full URL, used as-is), AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (scopes
-read:organizations update:organizations), AUTH0_TIMEOUT_SECONDS (optional).
+read:organizations update:organizations), AUTH0_TIMEOUT_SECONDS, REVOKE_GUARD_MAX_PERCENT (default 20),
+REVOKE_GUARD_MIN_COUNT (default 5) (optional).
 
 Exit codes: 0 in sync or all applied, 2 drift found (dry run), 1 failures, invalid policies or bad settings.`
 
@@ -127,6 +128,10 @@ export async function run(argv: readonly string[], shellEnv: Env = process.env, 
       {
         apply,
         signal: controller.signal,
+        revokeGuard: {
+          settings: { ...config.guard, allowMassRevoke: args['allow-mass-revoke'] === true },
+          entry: 'reconcile',
+        },
         ...(organizationIds.length + policyIds.length > 0 ? { scope: { organizationIds, policyIds } } : {}),
         onProgress: (progress) => {
           reporter.update(progress)
@@ -151,6 +156,9 @@ export async function run(argv: readonly string[], shellEnv: Env = process.env, 
   io.stdout.write(
     json ? `${JSON.stringify(resultJson(result, code), null, 2)}\n` : formatResult(result, config.auth0.domain),
   )
+  // The plan printed above says it too; with --json, stderr is where a person reads it.
+  const guard = result.revokeGuard
+  if (json && !guard.allow) io.stderr.write(`access-sync reconcile: ${guard.message}\n`)
   return code
 }
 
@@ -202,6 +210,12 @@ export function formatResult(result: ReconcileResult, domain: string): string {
     lines.push('Listing stopped before the end of the tenant: later Organizations were not planned. Run again.', '')
   }
   lines.push(summaryLine(result.summary, apply))
+  const guard = result.revokeGuard
+  if (!guard.allow) {
+    lines.push(apply ? `Refused: ${guard.message}` : `--apply would refuse the revokes: ${guard.message}`)
+  } else if (guard.overridden) {
+    lines.push(`--allow-mass-revoke let through what the guard refuses: ${guard.overridden.message}`)
+  }
   if (!apply && result.summary.writes > 0) lines.push('Run again with --apply to write these changes.')
   return `${lines.join('\n')}\n`
 }
@@ -260,9 +274,17 @@ export function resultJson(result: ReconcileResult, code: number) {
     },
     stopped: result.stopped ?? null,
     complete: result.listedToEnd && result.unapplied.length === 0,
+    revokeGuard: guardJson(result.revokeGuard),
     organizations: result.entries.map(entryJson),
     notApplied: result.unapplied.map(entryJson),
   }
+}
+
+/** `refused`: the revokes were not sent (with `--apply`) or would not be; `overridden`: `--allow-mass-revoke` let them through. */
+function guardJson(verdict: ReconcileResult['revokeGuard']) {
+  if (!verdict.allow) return { verdict: 'refused', reason: verdict.reason, message: verdict.message }
+  if (verdict.overridden) return { verdict: 'overridden', ...verdict.overridden }
+  return { verdict: 'allowed', reason: null, message: null }
 }
 
 function errorJson(error: SyncError) {

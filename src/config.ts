@@ -6,6 +6,7 @@
 import type { ClientConfig } from '@sanity/client'
 import { preview } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
+import { REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings } from './core/revoke-guard.ts'
 
 export interface Auth0Config {
   /** Tenant domain such as `acme.eu.auth0.com` (no scheme); `host:port` is accepted for local emulators. */
@@ -72,6 +73,8 @@ export interface ReconcileConfig {
   readonly sanity: SanityConfig
   readonly auth0: Auth0Config
   readonly repair: RepairConfig
+  /** ALLOW_MASS_REVOKE is read here for the scheduled repair; the CLI takes `--allow-mass-revoke` instead. */
+  readonly guard: RevokeGuardSettings
 }
 
 /**
@@ -112,8 +115,31 @@ export function readReconcileConfig(
       ? numberSetting(env, 'RECONCILE_MAX_WRITES', 0, 1, 1_000_000, problems)
       : undefined,
   }
+  const guard = collectRevokeGuard(env, problems)
   throwIfAny(problems, options.hint ?? 'Export the variables and run again.')
-  return { sanity: { projectId, dataset, token, apiHost }, auth0, repair }
+  return { sanity: { projectId, dataset, token, apiHost }, auth0, repair, guard }
+}
+
+/**
+ * The mass-revoke guard's settings (src/core/revoke-guard.ts): REVOKE_GUARD_MAX_PERCENT (0–100, default 20),
+ * REVOKE_GUARD_MIN_COUNT (default 5) and ALLOW_MASS_REVOKE (`true` lets a refused revoke through).
+ */
+export function readRevokeGuard(env: Env): RevokeGuardSettings {
+  const problems: string[] = []
+  const guard = collectRevokeGuard(env, problems)
+  throwIfAny(problems, FUNCTION_HINT)
+  return guard
+}
+
+function collectRevokeGuard(env: Env, problems: string[]): RevokeGuardSettings {
+  const defaults = REVOKE_GUARD_DEFAULTS
+  const maxPercent = numberSetting(env, 'REVOKE_GUARD_MAX_PERCENT', defaults.maxPercent, 0, 100, problems)
+  const minCount = numberSetting(env, 'REVOKE_GUARD_MIN_COUNT', defaults.minCount, 0, 1_000_000, problems)
+  const raw = env.ALLOW_MASS_REVOKE?.trim().toLowerCase()
+  if (raw && raw !== 'true' && raw !== 'false') {
+    problems.push(`ALLOW_MASS_REVOKE must be "true" or "false", got "${raw.slice(0, 20)}"`)
+  }
+  return { maxPercent, minCount, allowMassRevoke: raw === 'true' }
 }
 
 function isHttpUrl(value: string): boolean {

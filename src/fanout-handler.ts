@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
-import { readAuth0Config, readFanOutMaxWrites, readSanityClientOptions } from './config.ts'
+import { readAuth0Config, readFanOutMaxWrites, readRevokeGuard, readSanityClientOptions } from './config.ts'
 import type { FanOutEventData, FanOutKind } from './core/fanout.ts'
 import { assertDeployedScope } from './core/scope.ts'
 import { type Auth0Connection, connectAuth0 } from './gateways/auth0.ts'
@@ -31,6 +31,7 @@ export function fanOutHandler(kind: FanOutKind) {
     })
     const config = readAuth0Config(process.env)
     const maxWrites = readFanOutMaxWrites(process.env)
+    const revokeGuard = readRevokeGuard(process.env)
     const key = `${config.domain}\n${config.clientId}\n${config.clientSecret}`
     if (auth0?.key !== key) auth0 = { key, connection: connectAuth0(config) }
     const deadline = Date.now() + config.budgetSeconds * 1000
@@ -42,7 +43,7 @@ export function fanOutHandler(kind: FanOutKind) {
         store: createFanOutStore(client),
         invocationId: randomUUID(),
       },
-      { deadline, maxWrites, leaseMarginMs: LEASE_MARGIN_MS },
+      { deadline, maxWrites, leaseMarginMs: LEASE_MARGIN_MS, revokeGuard },
     )
     for (const line of describeFanOut(report)) console.log(line)
     if (report.error) throw report.error

@@ -46,7 +46,9 @@ export function runOutcome(input: Pick<RunInput, 'results' | 'error'>): Reconcil
   const { results } = input
   if (input.error || results.length === 0) return 'failed'
   if (total(results, (r) => r.summary.counts.failed + r.summary.counts.invalid) > 0) return 'failed'
-  if (total(results, (r) => r.unapplied.length) > 0 || results.some((r) => r.stopped)) return 'partial'
+  if (total(results, (r) => r.unapplied.length) > 0 || results.some((r) => r.stopped || !r.listedToEnd)) {
+    return 'partial'
+  }
   return total(results, (r) => r.summary.writes) > 0 ? 'repaired' : 'in sync'
 }
 
@@ -107,7 +109,10 @@ function describeStop(result: ReconcileResult | undefined): string {
     case 'interrupted':
       return 'Interrupted; the next run resumes where this one stopped.'
     default:
-      return result.listedToEnd ? 'Reached the end of the tenant; the next run starts a new pass.' : 'Stopped early.'
+      // Not stopped, yet not at the end: listing stopped to leave the revokes it held their time (src/sync/reconcile.ts).
+      return result.listedToEnd
+        ? 'Reached the end of the tenant; the next run starts a new pass.'
+        : 'Stopped listing early to leave time for the revokes found; the next run resumes where this one stopped.'
   }
 }
 

@@ -5,8 +5,10 @@
 import type { Metadata, OrganizationId } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
 import { type PolicyEvent, parsePolicyEvent, supersedingRevision } from './core/event.ts'
+import { readStamp } from './core/metadata.ts'
 import { type Plan, planOrganization, rankClaimants } from './core/planner.ts'
 import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
+import { deletionSeen, judgeRevokes, REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings } from './core/revoke-guard.ts'
 import type { OrganizationsGateway, WriteAttempts } from './gateways/auth0.ts'
 import type { PolicyState, PolicyStore } from './gateways/sanity.ts'
 
@@ -15,6 +17,10 @@ export interface SyncDeps {
   readonly organizations: OrganizationsGateway
   /** How many times to re-check the Content Lake after a write and write again if it moved; 0 turns it off. */
   readonly verifyRounds?: number
+  /** The mass-revoke guard's settings (only its empty-read rule concerns one event); default: REVOKE_GUARD_DEFAULTS. */
+  readonly revokeGuard?: RevokeGuardSettings
+  /** `context.local`: run by `sanity functions test`, so a refusal can say which flag to pass. */
+  readonly local?: boolean
 }
 
 export const DEFAULT_VERIFY_ROUNDS = 2
@@ -148,6 +154,30 @@ async function reconcileUntilStable(
   const results = new Map<OrganizationId, EventOrganizationResult>()
   let pending = organizationIds
   let claimants = state.claimants
+  // Whether the latest read saw any published policy: the guard refuses a revoke planned from a read that saw none.
+  let anyPolicy = state.anyPolicy
+  const local = deps.local === true
+  const checkRevoke =
+    (organizationId: OrganizationId): RevokeCheck =>
+    (observed) => {
+      const verdict = judgeRevokes(
+        {
+          policiesPublished: anyPolicy,
+          deletionSeen: deletionSeen(event, local, readStamp(observed)?.policyId),
+          managed: 1,
+          revokes: [organizationId],
+          share: false,
+          source: deps.policies.source,
+        },
+        deps.revokeGuard ?? REVOKE_GUARD_DEFAULTS,
+        local ? 'local-test' : 'function',
+      )
+      if (verdict.allow) {
+        if (verdict.overridden) notes.push(`ALLOW_MASS_REVOKE let through: ${verdict.overridden.message}`)
+        return undefined
+      }
+      return new SyncError(verdict.reason, verdict.message, { organizationId })
+    }
   // The claimants each Organization was last planned from: a plan revised after a rate-limit wait used newer ones.
   const basis = new Map<OrganizationId, readonly PolicySource[]>()
   let rounds = 0
@@ -161,12 +191,19 @@ async function reconcileUntilStable(
         const reloaded = await deps.policies.load(policyId, [organizationId])
         const by = mayHandOver && !mayHaveWritten ? supersedingRevision(event, reloaded.subject) : undefined
         if (by !== undefined) throw new Superseded(by)
+        anyPolicy = reloaded.anyPolicy
         basis.set(organizationId, reloaded.claimants)
         return reloaded.claimants
       }
       let result: EventOrganizationResult
       try {
-        result = await reconcileOrganization(organizationId, claimants, deps.organizations, refresh)
+        result = await reconcileOrganization(
+          organizationId,
+          claimants,
+          deps.organizations,
+          refresh,
+          checkRevoke(organizationId),
+        )
       } catch (error) {
         if (!(error instanceof Superseded)) throw error
         result = { organizationId, outcome: 'superseded', by: error.by }
@@ -182,6 +219,7 @@ async function reconcileUntilStable(
       (id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(basis.get(id) ?? claimants, id),
     )
     claimants = fresh.claimants
+    anyPolicy = fresh.anyPolicy
     if (pending.length === 0) break
     notes.push(`policies changed while ${pending.join(', ')} was being written: synced again`)
   }
@@ -200,6 +238,9 @@ function claimantsSignature(claimants: readonly PolicySource[], organizationId: 
 /** The claimants as the Content Lake holds them now, for a plan made again after a rate-limit wait. */
 export type Refresh = (attempts: WriteAttempts) => Promise<readonly PolicySource[]>
 
+/** Asked right before a revoke is sent (the mass-revoke guard): an error refuses it, and nothing is written. */
+export type RevokeCheck = (observed: Metadata) => SyncError | undefined
+
 /**
  * Brings one Organization in line with the Content Lake: one read, at most one write. With `refresh`, a plan made
  * before a rate-limit wait is made again after it, from fresh claimants and a fresh read: during a burst, the
@@ -211,7 +252,11 @@ export async function reconcileOrganization(
   claimants: readonly PolicySource[],
   organizations: OrganizationsGateway,
   refresh?: Refresh,
+  checkRevoke?: RevokeCheck,
 ): Promise<OrganizationResult> {
+  let refused: SyncError | undefined
+  const refuses = (plan: Plan, observed: Metadata) =>
+    plan.action === 'write' && plan.change === 'revoke' ? checkRevoke?.(observed) : undefined
   try {
     // A read that waited on a rate limit plans from the claimants reloaded after its last wait.
     let current = claimants
@@ -220,15 +265,18 @@ export async function reconcileOrganization(
     }
     let observed = await organizations.readMetadata(organizationId, refresh && { onRateLimited })
     let plan = planOrganization({ organizationId, claimants: current, observed })
-    if (plan.action === 'write') {
+    refused = refuses(plan, observed)
+    if (plan.action === 'write' && !refused) {
       const revise = async (attempts: WriteAttempts): Promise<Metadata | undefined> => {
         const fresh = await (refresh as Refresh)(attempts)
         observed = await organizations.readMetadata(organizationId)
         plan = planOrganization({ organizationId, claimants: fresh, observed })
-        return plan.action === 'write' ? plan.metadata : undefined
+        refused = refuses(plan, observed)
+        return plan.action === 'write' && !refused ? plan.metadata : undefined
       }
       await organizations.replaceMetadata(organizationId, plan.metadata, refresh && { revise })
     }
+    if (refused) return { organizationId, outcome: 'failed', error: refused }
     // A plan revised after a wait can have become a rejection (the policy turned invalid) or nothing to do.
     const final = plan as Plan
     if (final.action === 'reject') {

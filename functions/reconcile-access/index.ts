@@ -24,7 +24,7 @@ export const handler = scheduledEventHandler(async ({ context }) => {
   const started = Date.now()
   assertDeployedScope(process.env, context)
   const hint = 'Deployed, run `npx sanity functions env add reconcile-access <NAME> <value>`.'
-  const { sanity, auth0, repair } = readReconcileConfig(process.env, { tokenFromRuntime: true, hint })
+  const { sanity, auth0, repair, guard } = readReconcileConfig(process.env, { tokenFromRuntime: true, hint })
   const apiHost = sanity.apiHost ?? context.clientOptions?.apiHost
   const client = createClient({
     apiVersion: SANITY_API_VERSION,
@@ -43,7 +43,12 @@ export const handler = scheduledEventHandler(async ({ context }) => {
       organizations,
       store: createRepairStore(client),
     },
-    { deadline, reserveMs: RESERVE_MS, ...(repair.maxWrites ? { maxWrites: repair.maxWrites } : {}) },
+    {
+      deadline,
+      reserveMs: RESERVE_MS,
+      revokeGuard: guard,
+      ...(repair.maxWrites ? { maxWrites: repair.maxWrites } : {}),
+    },
   )
   for (const result of results) {
     const { counts, writes } = result.summary
@@ -59,7 +64,7 @@ export const handler = scheduledEventHandler(async ({ context }) => {
       store: createFanOutStore(client),
       invocationId: randomUUID(),
     },
-    { deadline, reserveMs: RESERVE_MS, leaseMarginMs: RESERVE_MS },
+    { deadline, reserveMs: RESERVE_MS, leaseMarginMs: RESERVE_MS, revokeGuard: guard },
   )
   for (const line of fanOuts.flatMap(describeFanOut)) console.log(line)
 })

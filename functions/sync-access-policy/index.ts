@@ -1,7 +1,7 @@
 import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
-import { readAuth0Config, readSanityClientOptions } from '../../src/config.ts'
+import { readAuth0Config, readRevokeGuard, readSanityClientOptions } from '../../src/config.ts'
 import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
@@ -36,6 +36,8 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
     report = await syncPolicyEvent(event.data, {
       policies: createPolicyStore(client),
       organizations: organizations(),
+      revokeGuard: readRevokeGuard(process.env),
+      local: context.local === true,
     })
   } catch (error) {
     // Settings are read before the sync starts: editors see that failure in the Studio too.

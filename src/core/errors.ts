@@ -30,6 +30,17 @@ export type SyncErrorReason =
   | 'content-lake-unavailable'
   /** The Content Lake refused the token (401) or its role may not read the dataset (403). */
   | 'content-lake-credentials'
+  /**
+   * The mass-revoke guard (core/revoke-guard.ts): the read saw no published policy at all while Auth0 holds
+   * Organizations with our marker, so nothing was revoked. Usually a token that cannot read the dataset, or the
+   * wrong dataset; the message names the override for a dataset whose every policy really was deleted.
+   */
+  | 'untrusted-read'
+  /**
+   * The mass-revoke guard: the run would revoke more of the Organizations we manage than REVOKE_GUARD_MAX_PERCENT /
+   * REVOKE_GUARD_MIN_COUNT allow, so it revoked none. Override: `--allow-mass-revoke` or ALLOW_MASS_REVOKE=true.
+   */
+  | 'mass-revoke'
 
 export class SyncError extends Error {
   override readonly name = 'SyncError'

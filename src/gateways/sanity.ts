@@ -5,6 +5,7 @@
 import type { SanityClient } from '@sanity/client'
 import { defineQuery } from 'groq'
 import type {
+  ANY_POLICY_QUERY_RESULT,
   PLANS_QUERY_RESULT,
   POLICIES_IN_SCOPE_QUERY_RESULT,
   POLICY_PAGE_QUERY_RESULT,
@@ -28,10 +29,19 @@ const PLANS_PROJECTION = `*[_type == "plan" && defined(key.current)]{ "key": key
 
 export const PLANS_QUERY = defineQuery(PLANS_PROJECTION)
 
+/**
+ * Whether the dataset holds any published policy at all, whatever its status: the mass-revoke guard's test for a read
+ * that cannot see the policies (core/revoke-guard.ts). The slice stops the count at the first document.
+ */
+const ANY_POLICY = `count(*[_type == "accessPolicy"][0...1]) > 0`
+
+export const ANY_POLICY_QUERY = defineQuery(ANY_POLICY)
+
 export const POLICY_STATE_QUERY = defineQuery(`{
   "subject": *[_type == "accessPolicy" && _id == $policyId][0]{ ${POLICY_FIELDS} },
   "claimants": *[_type == "accessPolicy" && status == "active" && auth0OrganizationId in $organizationIds]{ ${POLICY_FIELDS} },
-  "plans": ${PLANS_PROJECTION}
+  "plans": ${PLANS_PROJECTION},
+  "anyPolicy": ${ANY_POLICY}
 }`)
 
 export interface PolicyState {
@@ -39,10 +49,20 @@ export interface PolicyState {
   readonly subject: PolicySource | null
   /** Active published policies naming any of the organizations. */
   readonly claimants: readonly PolicySource[]
+  /** Whether the read saw any published policy in the dataset: false is an empty dataset or a read that sees none. */
+  readonly anyPolicy: boolean
 }
 
 export interface PolicyStore {
   load(policyId: string, organizationIds: readonly OrganizationId[]): Promise<PolicyState>
+  /** The dataset read, in words, for messages: `dataset "production" of project "abc123"`. */
+  readonly source: string
+}
+
+/** The dataset a client reads, in words, for messages. */
+export function sourceOf(client: SanityClient): string {
+  const { projectId, dataset } = client.config()
+  return `dataset ${JSON.stringify(dataset ?? '?')} of project ${JSON.stringify(projectId ?? '?')}`
 }
 
 /**
@@ -54,6 +74,7 @@ export const QUERY_TIMEOUT_MS = 15_000
 export function createPolicyStore(client: SanityClient, options: { timeoutMs?: number } = {}): PolicyStore {
   const timeout = options.timeoutMs ?? QUERY_TIMEOUT_MS
   return {
+    source: sourceOf(client),
     async load(policyId, organizationIds) {
       try {
         // Typed from the Studio schema by typegen; parsePolicy still checks every value, as the Lake enforces no schema.
@@ -64,7 +85,11 @@ export function createPolicyStore(client: SanityClient, options: { timeoutMs?: n
         )
         const plans = result?.plans ?? []
         const [subject = null] = result?.subject ? withEntitlements([result.subject], plans) : []
-        return { subject, claimants: withEntitlements(result?.claimants ?? [], plans) }
+        return {
+          subject,
+          claimants: withEntitlements(result?.claimants ?? [], plans),
+          anyPolicy: result?.anyPolicy === true,
+        }
       } catch (error) {
         throw lakeReadError(error, client, timeout)
       }
@@ -101,11 +126,16 @@ export interface PolicyReader {
   pages(pageSize?: number): AsyncGenerator<readonly PolicySource[]>
   /** The published policies with these IDs, and every published policy naming these organizations. */
   inScope(policyIds: readonly string[], organizationIds: readonly string[]): Promise<readonly PolicySource[]>
+  /** Whether the dataset holds any published policy at all (any status), for runs that read only some. */
+  anyPublished(): Promise<boolean>
+  /** The dataset read, in words, for messages. */
+  readonly source: string
 }
 
 export function createPolicyReader(client: SanityClient): PolicyReader {
   const options = { perspective: 'published', tag: 'auth0-access-sync.reconcile' } as const
   return {
+    source: sourceOf(client),
     async *pages(pageSize = POLICY_PAGE_SIZE) {
       const plans = await lakeCall(client, () => client.fetch(PLANS_QUERY, {}, options))
       let after = ''
@@ -125,6 +155,10 @@ export function createPolicyReader(client: SanityClient): PolicyReader {
         Promise.all([client.fetch(POLICIES_IN_SCOPE_QUERY, params, options), client.fetch(PLANS_QUERY, {}, options)]),
       )
       return withEntitlements(result, plans)
+    },
+    async anyPublished() {
+      const result: ANY_POLICY_QUERY_RESULT = await lakeCall(client, () => client.fetch(ANY_POLICY_QUERY, {}, options))
+      return result === true
     },
   }
 }

@@ -20,6 +20,7 @@ import {
   remainingAfterRun,
   targetOrganizations,
 } from '../core/fanout.ts'
+import type { RevokeGuardSettings } from '../core/revoke-guard.ts'
 import type { FanOutStore, StoredFanOut } from '../gateways/fanout.ts'
 import { type ReconcileDeps, type ReconcileResult, reconcileTenant } from './reconcile.ts'
 
@@ -41,6 +42,8 @@ export interface FanOutOptions {
   readonly leaseMarginMs?: number
   /** The clock the lease is read with (epoch ms); default Date.now. */
   readonly now?: () => number
+  /** The mass-revoke guard's settings (REVOKE_GUARD_*, ALLOW_MASS_REVOKE); default REVOKE_GUARD_DEFAULTS. */
+  readonly revokeGuard?: RevokeGuardSettings | undefined
 }
 
 export interface FanOutReport {
@@ -61,8 +64,17 @@ export interface FanOutReport {
 /** Organizations reconciled per engine call: small enough that a budget stop wastes few reads. */
 const CHUNK = 50
 const SAVE_ATTEMPTS = 5
-/** Failures that will fail for every Organization until someone fixes a setting: stop, keep the list. */
-const STOP_REASONS: readonly string[] = ['auth0-credentials', 'auth0-forbidden', 'configuration']
+/**
+ * Failures that will fail for every Organization until someone fixes a setting: stop, keep the list. The guard's
+ * refusals too: the read or the settings need a look, and the list waits for the fix (or the override).
+ */
+const STOP_REASONS: readonly string[] = [
+  'auth0-credentials',
+  'auth0-forbidden',
+  'configuration',
+  'untrusted-read',
+  'mass-revoke',
+]
 
 export async function runFanOutEvent(
   kind: FanOutKind,
@@ -177,6 +189,7 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
         reserveMs: options.reserveMs ?? 0,
         keepInSync: true,
         track: 'all',
+        revokeGuard: { ...(options.revokeGuard ? { settings: options.revokeGuard } : {}), entry: 'fan-out' },
       })
     } catch (caught) {
       if (!(caught instanceof SyncError)) throw caught
@@ -186,6 +199,7 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
     }
     written += result.summary.writes
     stopped = result.stopped
+    if (!result.revokeGuard.allow) error ??= new SyncError(result.revokeGuard.reason, result.revokeGuard.message)
     // Reached: everything, when the run was not stopped; otherwise what it reports on. Minus what it left unwritten.
     const reached = new Set<string>(result.stopped ? result.tracked.keys() : chunk)
     const left = new Set<string>()

@@ -7,9 +7,14 @@
  * Memory stays bounded: policies are held once (one index, by Organization), Auth0 is streamed page by page and
  * only the entries worth reporting are kept. Listing and writing overlap: Auth0 rate-limits them separately, so
  * a run takes about as long as its slowest class, not the sum.
+ *
+ * Revokes are the exception: the mass-revoke guard (core/revoke-guard.ts) judges them as a whole, against every
+ * Organization the run saw, so they are held until listing ends and then all written or all refused. A budgeted run
+ * ends its listing early enough for the revokes it holds to be written (see `windowFull`).
  */
 import { isOrganizationId, type Metadata, type OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
+import { readStamp } from '../core/metadata.ts'
 import { planOrganization, rankClaimants } from '../core/planner.ts'
 import { type PolicySource, parsePolicy } from '../core/policy.ts'
 import {
@@ -26,6 +31,13 @@ import {
   START,
   type Summary,
 } from '../core/reconcile.ts'
+import {
+  judgeRevokes,
+  REVOKE_GUARD_DEFAULTS,
+  type RevokeEntry,
+  type RevokeGuardSettings,
+  type RevokeVerdict,
+} from '../core/revoke-guard.ts'
 import {
   DeadlineError,
   type ListedOrganization,
@@ -72,6 +84,19 @@ export interface ReconcileOptions {
   /** Keeps every entry, in sync included (narrow runs print them all). Default: only when a scope is given. */
   readonly keepInSync?: boolean
   readonly onProgress?: (progress: Progress) => void
+  /** The mass-revoke guard; on by default with REVOKE_GUARD_DEFAULTS. */
+  readonly revokeGuard?: RevokeGuardOptions
+}
+
+export interface RevokeGuardOptions {
+  readonly settings?: RevokeGuardSettings
+  /** Who runs the reconcile, for the override a refusal names. Default: the CLI. */
+  readonly entry?: RevokeEntry
+  /**
+   * Whether the share rule applies (the empty-read rule always does). The scheduled repair's retry of earlier
+   * failures turns it off: its few Organizations are no sample of the tenant, and the pass after it judges the share.
+   */
+  readonly share?: boolean
 }
 
 export interface Progress {
@@ -108,6 +133,11 @@ export interface ReconcileResult {
   readonly stopped: 'interrupted' | 'out-of-time' | 'write-budget' | undefined
   /** The outcome per tracked Organization (see `track`), for status documents. */
   readonly tracked: ReadonlyMap<string, OrganizationResult>
+  /**
+   * The mass-revoke guard's verdict on the run's revokes: refused ones were not sent and are failed entries with
+   * the refusal's reason. In a dry run, what `--apply` would meet.
+   */
+  readonly revokeGuard: RevokeVerdict
 }
 
 /** Reads every policy into one index: Organization ID → the published policies naming it. */
@@ -157,12 +187,15 @@ interface Job {
   readonly entry: PlanEntry
   /** Where to resume so that this Organization is handled again. */
   readonly resumeAt: Cursor
+  /** Listing order: held revokes are written after later grants, and the cursor must go back to the earliest. */
+  readonly seq: number
 }
 
 /** Plans every Organization and, with `apply`, writes the drift; see ReconcileOptions for the knobs. */
 export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileResult> {
   const { scope, apply } = options
   const keepInSync = options.keepInSync ?? scope !== undefined
+  const startedAt = Date.now()
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY
   const maxWrites = options.maxWrites ?? Number.POSITIVE_INFINITY
   // The gateway starts no attempt with less than MIN_ATTEMPT_MS left, so neither does the run.
@@ -199,6 +232,11 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
 
   // The writer: one write at a time, in listing order, each after a fresh read (reconcileOrganization).
   const queue: Job[] = []
+  // Revokes wait here for the guard's verdict (see the module comment), outside the queue's backpressure.
+  let held: Job[] = []
+  const revokes: OrganizationId[] = []
+  let managed = 0
+  let seq = 0
   let wake: (() => void) | undefined
   let producing = true
   const signalWriter = () => {
@@ -206,7 +244,11 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
     wake = undefined
   }
   const stopWriting = () => stopped !== undefined
-  let firstUnfinished: Cursor | undefined
+  let firstUnfinished: Job | undefined
+  const leaveUnapplied = (job: Job) => {
+    unapplied.push(job.entry)
+    if (firstUnfinished === undefined || job.seq < firstUnfinished.seq) firstUnfinished = job
+  }
   const writer = (async () => {
     if (!apply) return
     for (;;) {
@@ -225,8 +267,7 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
           stopped = 'out-of-time'
       }
       if (stopWriting()) {
-        unapplied.push(job.entry)
-        firstUnfinished ??= job.resumeAt
+        leaveUnapplied(job)
         continue
       }
       report('writing', job.organizationId)
@@ -240,8 +281,7 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
         if (result.error instanceof DeadlineError) {
           // Ran into the deadline (e.g. a rate-limit wait longer than the time left): next run, not a failure.
           stopped ??= 'out-of-time'
-          unapplied.push(job.entry)
-          firstUnfinished ??= job.resumeAt
+          leaveUnapplied(job)
           continue
         }
         progress.failed++
@@ -266,13 +306,55 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
       finish(failedEntry(organizationId, error))
       return
     }
+    if (readStamp(observed)) managed++
     if (!entry) return
     if (!entry.write) return finish(entry)
     progress.planned++
+    const revoke = entry.code === 'revoke'
+    if (revoke) revokes.push(organizationId)
     if (!apply) return finish(entry)
-    queue.push({ organizationId, entry, resumeAt })
+    const job = { organizationId, entry, resumeAt, seq: seq++ }
+    if (revoke) return void held.push(job)
+    queue.push(job)
     signalWriter()
   }
+
+  /** The guard's verdict on every revoke the run found: held ones go to the writer in listing order, or fail. */
+  const guard = options.revokeGuard ?? {}
+  let verdict: RevokeVerdict = { allow: true }
+  const judgeHeld = async () => {
+    if (revokes.length === 0) return
+    const policiesPublished = count > 0 || (await deps.policies.anyPublished())
+    verdict = judgeRevokes(
+      { policiesPublished, managed, revokes, source: deps.policies.source, share: guard.share },
+      guard.settings ?? REVOKE_GUARD_DEFAULTS,
+      guard.entry ?? 'reconcile',
+    )
+    const jobs = held
+    held = []
+    if (verdict.allow) {
+      queue.push(...jobs)
+      queue.sort((a, b) => a.seq - b.seq)
+      return signalWriter()
+    }
+    const error = new SyncError(
+      verdict.reason,
+      `not revoked: the mass-revoke guard refused all ${revokes.length} of this run's revokes (${verdict.reason}); see the run's message`,
+    )
+    for (const job of jobs) {
+      progress.failed++
+      if (tracks(job.organizationId))
+        tracked.set(job.organizationId, { organizationId: job.organizationId, outcome: 'failed', error })
+      finish(failedEntry(job.organizationId, error, job.entry))
+    }
+  }
+  /**
+   * A budgeted run stops listing once the revokes it holds would otherwise not get their turn: half its time is
+   * gone, or the writes it found already fill its write budget. Without this, a tenant larger than one run's
+   * listing would see its revokes put back, run after run.
+   */
+  const windowFull = () =>
+    held.length > 0 && (Date.now() >= startedAt + (deadline - startedAt) / 2 || progress.planned >= maxWrites)
 
   let listedUpTo: Cursor | undefined
   let listedToEnd = false
@@ -325,7 +407,7 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
           report('organizations')
           await backpressure(queue)
           if (page.next === undefined) break
-          if (stopWriting() || options.signal?.aborted) {
+          if (stopWriting() || options.signal?.aborted || windowFull()) {
             listedUpTo = cursor
             break
           }
@@ -357,6 +439,7 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
         }
       }
     }
+    await judgeHeld()
   } finally {
     producing = false
     signalWriter()
@@ -371,10 +454,11 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
     entries,
     summary: { counts, writes, unapplied: unapplied.length, organizations: progress.organizations, policies: count },
     unapplied,
-    cursor: nextCursor({ firstUnfinished, listedUpTo }),
+    cursor: nextCursor({ firstUnfinished: firstUnfinished?.resumeAt, listedUpTo }),
     listedToEnd,
     stopped,
     tracked,
+    revokeGuard: verdict,
   }
 }
 

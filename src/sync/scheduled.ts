@@ -4,8 +4,13 @@
  * write budget. Auth0's rate limits are honoured by the gateway's retry policy; a write that would not finish
  * before the deadline is left for the next run, which resumes exactly there. So no Organization starves: the
  * cursor only moves forward past what was handled, and wraps around at the end of the tenant.
+ *
+ * A run whose revokes the mass-revoke guard refuses records why in its status, then fails (throws), so the
+ * refusal shows where invocations are watched; its grants are written all the same.
  */
+import { SyncError } from '../core/errors.ts'
 import { type FailedPolicy, repairFirst } from '../core/reconcile.ts'
+import { REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings } from '../core/revoke-guard.ts'
 import type { RepairStore } from '../gateways/repair-state.ts'
 import { type OrganizationResult, policyOutcome } from '../sync.ts'
 import { type ReconcileDeps, type ReconcileResult, reconcileTenant } from './reconcile.ts'
@@ -17,6 +22,8 @@ export interface RepairOptions {
   /** Time kept in hand per write, rate-limit waits included. */
   readonly reserveMs?: number
   readonly now?: () => Date
+  /** REVOKE_GUARD_* and ALLOW_MASS_REVOKE; default REVOKE_GUARD_DEFAULTS. */
+  readonly revokeGuard?: RevokeGuardSettings
 }
 
 export interface RepairRun {
@@ -33,6 +40,7 @@ export async function runScheduledRepair(
   const runAt = now()
   const state = await deps.store.load()
   const budget = { deadline: options.deadline, reserveMs: options.reserveMs ?? 0 }
+  const settings = options.revokeGuard ?? REVOKE_GUARD_DEFAULTS
   const results: ReconcileResult[] = []
   let pass: ReconcileResult | undefined
   let repairedPolicies: string[] = []
@@ -51,6 +59,7 @@ export async function runScheduledRepair(
           policyIds: first.flatMap((policy) => (policy.policyId ? [policy.policyId] : [])),
         },
         track: 'all',
+        revokeGuard: { settings, entry: 'scheduled', share: false },
       })
       results.push(retried)
       writes = retried.summary.writes
@@ -58,7 +67,13 @@ export async function runScheduledRepair(
     }
     if (!results.some((result) => result.stopped)) {
       const maxWrites = options.maxWrites === undefined ? undefined : Math.max(0, options.maxWrites - writes)
-      pass = await reconcileTenant(deps, { ...budget, apply: true, cursor: state.cursor, maxWrites })
+      pass = await reconcileTenant(deps, {
+        ...budget,
+        apply: true,
+        cursor: state.cursor,
+        maxWrites,
+        revokeGuard: { settings, entry: 'scheduled' },
+      })
       results.push(pass)
     }
   } catch (error) {
@@ -73,14 +88,25 @@ export async function runScheduledRepair(
     })
     throw error
   }
+  const refusal = refusalOf(results)
   await deps.store.recordRun({
     runAt,
     durationMs: now().getTime() - runAt.getTime(),
     results,
+    ...(refusal ? { error: { reason: refusal.reason, message: refusal.message } } : {}),
     // A run that ran out of budget while retrying never reached the pass: the cursor stays where it was.
     cursor: pass?.cursor ?? state.cursor,
   })
+  if (refusal) throw refusal
   return { results, repairedPolicies }
+}
+
+/** The mass-revoke guard's refusal in any of the run's results, as the error the invocation fails with. */
+function refusalOf(results: readonly ReconcileResult[]): SyncError | undefined {
+  for (const { revokeGuard } of results) {
+    if (!revokeGuard.allow) return new SyncError(revokeGuard.reason, `Scheduled repair: ${revokeGuard.message}`)
+  }
+  return undefined
 }
 
 /** Writes a fresh sync status for each failed policy whose Organizations all came out in sync. */

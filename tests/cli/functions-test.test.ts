@@ -55,6 +55,8 @@ describe('sanity functions test sync-access-policy', () => {
       name: 'acme',
       metadata: { ...acmeForeign, plan: 'pro', role: 'editor', contentTags: '[]', sanityPolicyId: 'policy-acme' },
     })
+    // Another policy is published: in a dataset with none, the mass-revoke guard refuses (tests/integration/revoke-guard.test.ts).
+    lake.seed([{ ...acme, _id: 'policy-other', auth0OrganizationId: 'org_globex456' }])
     const { code, output } = await sanityFunctionsTest('--event', 'delete', '--file', `${fixtures}/policy-acme.json`)
     expect(output).toContain('org_acme123: revoked')
     expect(code).toBe(0)

@@ -122,6 +122,7 @@ describe('access-sync reconcile', () => {
       },
       stopped: null,
       complete: true,
+      revokeGuard: { verdict: 'allowed', reason: null, message: null },
       organizations: [
         {
           organizationId: 'org_a1',
