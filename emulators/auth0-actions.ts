@@ -3,19 +3,47 @@
  * ordered trigger bindings. Hooked into emulators/auth0.ts, which does TLS, tokens, faults and rate limits.
  *
  * Behaviour copied from Auth0 (see ../shared/reference/platform-facts.md):
- * - a created or updated draft goes `pending` → `building` → `built` over `buildDelayMs`;
+ * - a created or updated draft goes `pending` → `building` → `built` over `buildDelayMs`, or ends `failed`
+ *   (`buildFailure`). The failed Action's body is as recorded by auth0/terraform-provider-auth0
+ *   `test/data/recordings/TestAccAction_FailedBuild.yaml`: `status: "failed"` and no reason on the Action. Where
+ *   Auth0 puts the reason is not recorded; the emulator puts it where Auth0's schema has a field for it
+ *   (`ActionVersion.errors`, `{id, msg, url}`, auth0 SDK 7.1.0 types): a never-deployed version in the versions
+ *   list ("Draft denotes a version that has never been deployed", Auth0 docs "Manage Versions");
  * - deploying a draft that is not `built` is refused with 400 "A draft must be in the 'built' state before it
  *   can be deployed";
+ * - deploy answers the new version with `deployed: false` (recorded in TestAccAction.yaml) and the version takes
+ *   over after `deployLagMs`; until then logins run the previous version, and binding an Action that has no
+ *   deployed version is refused with 400 "Trying to create a binding for an action that has not been deployed
+ *   yet" (auth0/auth0-deploy-cli #385, intermittent; its deploy CLI now waits 2 s before binding);
+ * - Auth0 keeps versions: GET …/versions (newest first here; Auth0's order is not documented), GET
+ *   …/versions/{id}, and POST …/versions/{id}/deploy, which "creates a new, deployed action version that is
+ *   identical to the specified version" (SDK doc of `actions.versions.deploy`; docs "Manage Versions": "A new copy
+ *   of the selected version will be created and deployed"), the draft untouched unless `update_draft`;
  * - a PATCH with `secrets` replaces the whole list; without `secrets` the draft keeps them; values never leave;
  * - the bindings PATCH replaces the trigger's whole ordered list;
- * - scopes: read:actions (list, get, bindings list), create:actions (create, deploy), update:actions (update,
- *   bindings update).
+ * - scopes: read:actions (list, get, versions, bindings list), create:actions (create, deploy, deploy a version),
+ *   update:actions (update, bindings update).
+ *
+ * Durations are divided by `timeScale`, so a test can ask for Auth0's 5 s build and 2 s lag and wait 1/50 of that.
  */
 import { randomUUID } from 'node:crypto'
 
 export interface ActionsEmulatorOptions {
-  /** How long a new draft takes to reach `built`, in ms. Default 300. */
+  /** How long a new or updated draft takes to reach `built` (or `failed`), in emulated ms. Default 300. */
   buildDelayMs?: number
+  /** From a deploy until the new version runs at login and can be bound, in emulated ms. Default 0. */
+  deployLagMs?: number
+  /** Emulated ms per real ms: 50 makes a 5 s build take 100 ms. Default 1. */
+  timeScale?: number
+  /** Decides at create/update whether the draft's build will fail, and with which errors. Default: never. */
+  buildFailure?: ((draft: { name: string; code: string }) => ActionError[] | undefined) | undefined
+}
+
+/** Auth0's `ActionError` (SDK 7.1.0 `Management.ActionError`). */
+export interface ActionError {
+  id: string
+  msg: string
+  url?: string
 }
 
 /** What the login runs: a deployed Action's code and secrets. */
@@ -39,6 +67,8 @@ export interface ActionsApi {
   install(action: { name: string; code: string; secrets?: Record<string, string>; trigger?: string }): string
   /** Test reset: removes every binding of the trigger (the Actions stay). */
   unbindAll(triggerId: string): void
+  /** Changes timings and build failures from now on (builds and deploys already started keep theirs). */
+  configure(options: ActionsEmulatorOptions): void
 }
 
 export const NOT_HANDLED = Symbol('not handled')
@@ -58,7 +88,10 @@ interface Version {
   code: string
   runtime: string
   secrets: Record<string, string>
-  deployed: boolean
+  status: 'built' | 'failed'
+  errors: ActionError[]
+  /** When it takes over (real ms since epoch); undefined for a version that was never deployed. */
+  activatesAt: number | undefined
   createdAt: string
 }
 
@@ -73,6 +106,12 @@ interface StoredAction {
   createdAt: string
   updatedAt: string
   buildStartedAt: number
+  /** Real ms the current build takes. */
+  buildMs: number
+  /** Set when the current build will fail. */
+  buildErrors: ActionError[] | undefined
+  /** Whether the failed build has been recorded in `versions`. */
+  failureRecorded: boolean
   versions: Version[]
   allChangesDeployed: boolean
 }
@@ -89,17 +128,58 @@ interface Binding {
 const DEFAULT_RUNTIME = 'node22'
 const TRIGGERS = new Set(['post-login', 'credentials-exchange', 'pre-user-registration', 'post-user-registration'])
 
-export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): ActionsApi {
-  const buildDelayMs = options.buildDelayMs ?? 300
+const BINDING_LAG = 'Trying to create a binding for an action that has not been deployed yet.'
+
+export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): ActionsApi {
+  const options: ActionsEmulatorOptions = { ...initial }
   const actions = new Map<string, StoredAction>()
   const bindingsByTrigger = new Map<string, Binding[]>()
 
   const now = () => new Date().toISOString()
+  const real = (emulatedMs: number) => emulatedMs / (options.timeScale ?? 1)
 
-  function status(action: StoredAction): 'pending' | 'building' | 'built' {
+  function status(action: StoredAction): 'pending' | 'building' | 'built' | 'failed' {
     const elapsed = Date.now() - action.buildStartedAt
-    if (elapsed >= buildDelayMs) return 'built'
-    return elapsed < buildDelayMs / 2 ? 'pending' : 'building'
+    if (elapsed >= action.buildMs) {
+      if (!action.buildErrors) return 'built'
+      recordFailure(action, action.buildErrors)
+      return 'failed'
+    }
+    return elapsed < action.buildMs / 2 ? 'pending' : 'building'
+  }
+
+  function startBuild(action: StoredAction): void {
+    action.buildStartedAt = Date.now()
+    action.buildMs = real(options.buildDelayMs ?? 300)
+    action.buildErrors = options.buildFailure?.({ name: action.name, code: action.code })
+    action.failureRecorded = false
+  }
+
+  function recordFailure(action: StoredAction, errors: ActionError[]): void {
+    if (action.failureRecorded) return
+    action.failureRecorded = true
+    action.versions.push({
+      id: randomUUID(),
+      number: action.versions.length + 1,
+      code: action.code,
+      runtime: action.runtime,
+      secrets: Object.fromEntries([...action.secrets].map(([name, secret]) => [name, secret.value])),
+      status: 'failed',
+      errors: structuredClone(errors),
+      activatesAt: undefined,
+      createdAt: new Date(action.buildStartedAt + action.buildMs).toISOString(),
+    })
+  }
+
+  /** The version logins run: the one that took over last. */
+  function active(action: StoredAction): Version | undefined {
+    const at = Date.now()
+    let current: Version | undefined
+    for (const version of action.versions) {
+      if (version.activatesAt === undefined || version.activatesAt > at) continue
+      if (!current || (current.activatesAt as number) <= version.activatesAt) current = version
+    }
+    return current
   }
 
   function find(id: string): StoredAction {
@@ -108,20 +188,20 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
     return action
   }
 
-  function versionView(action: StoredAction, version: Version) {
+  function versionView(action: StoredAction, version: Version, deployed = active(action) === version) {
     return {
       id: version.id,
       action_id: action.id,
       code: version.code,
       dependencies: [],
-      deployed: version.deployed,
+      deployed,
       runtime: version.runtime,
       secrets: Object.keys(version.secrets).map((name) => ({ name, updated_at: version.createdAt })),
-      status: 'built',
+      status: version.status,
       number: version.number,
-      errors: [],
+      ...(version.errors.length > 0 ? { errors: structuredClone(version.errors) } : {}),
       action: { id: action.id, name: action.name, supported_triggers: action.supportedTriggers },
-      built_at: version.createdAt,
+      ...(version.status === 'built' ? { built_at: version.createdAt } : {}),
       created_at: version.createdAt,
       updated_at: version.createdAt,
       supported_triggers: action.supportedTriggers,
@@ -129,7 +209,7 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
   }
 
   function view(action: StoredAction): Record<string, unknown> {
-    const deployed = action.versions.find((version) => version.deployed)
+    const deployed = active(action)
     const current = status(action)
     return {
       id: action.id,
@@ -144,7 +224,7 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
       secrets: [...action.secrets].map(([name, secret]) => ({ name, updated_at: secret.updatedAt })),
       ...(deployed ? { deployed_version: versionView(action, deployed) } : {}),
       status: current,
-      ...(current === 'built' ? { built_at: new Date(action.buildStartedAt + buildDelayMs).toISOString() } : {}),
+      ...(current === 'built' ? { built_at: new Date(action.buildStartedAt + action.buildMs).toISOString() } : {}),
     }
   }
 
@@ -205,10 +285,14 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
       secrets: input.secrets === undefined ? new Map() : readSecrets(input.secrets),
       createdAt: at,
       updatedAt: at,
-      buildStartedAt: Date.now(),
+      buildStartedAt: 0,
+      buildMs: 0,
+      buildErrors: undefined,
+      failureRecorded: false,
       versions: [],
       allChangesDeployed: false,
     }
+    startBuild(action)
     actions.set(action.id, action)
     return action
   }
@@ -227,26 +311,67 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
     if (input.supported_triggers !== undefined) action.supportedTriggers = readTriggers(input.supported_triggers)
     if (input.secrets !== undefined) action.secrets = readSecrets(input.secrets, action.secrets)
     action.updatedAt = now()
-    action.buildStartedAt = Date.now()
     action.allChangesDeployed = false
+    startBuild(action)
   }
 
-  function deploy(action: StoredAction): Version {
+  function deploy(action: StoredAction, lagMs = real(options.deployLagMs ?? 0)): Version {
     if (status(action) !== 'built') {
       fail(400, "A draft must be in the 'built' state before it can be deployed.", 'invalid_body')
     }
-    for (const version of action.versions) version.deployed = false
-    const version: Version = {
-      id: randomUUID(),
-      number: action.versions.length + 1,
+    const version = addVersion(action, {
       code: action.code,
       runtime: action.runtime,
       secrets: Object.fromEntries([...action.secrets].map(([name, secret]) => [name, secret.value])),
-      deployed: true,
+      lagMs,
+    })
+    action.allChangesDeployed = true
+    return version
+  }
+
+  function addVersion(
+    action: StoredAction,
+    from: { code: string; runtime: string; secrets: Record<string, string>; lagMs: number },
+  ): Version {
+    const version: Version = {
+      id: randomUUID(),
+      number: action.versions.length + 1,
+      code: from.code,
+      runtime: from.runtime,
+      secrets: { ...from.secrets },
+      status: 'built',
+      errors: [],
+      activatesAt: Date.now() + from.lagMs,
       createdAt: now(),
     }
     action.versions.push(version)
-    action.allChangesDeployed = true
+    return version
+  }
+
+  function findVersion(action: StoredAction, versionId: string): Version {
+    const version = action.versions.find((candidate) => candidate.id === versionId)
+    if (!version) fail(404, 'That action version does not exist.', 'not_found')
+    return version
+  }
+
+  /** Rollback: a new version copying an old one (the draft too with `update_draft`). */
+  function deployVersion(action: StoredAction, versionId: string, body: unknown): Version {
+    const old = findVersion(action, versionId)
+    if (old.status !== 'built') fail(400, `Version ${old.number} did not build and cannot be deployed.`, 'invalid_body')
+    const updateDraft = (body as { update_draft?: unknown } | undefined)?.update_draft === true
+    const version = addVersion(action, { ...old, lagMs: real(options.deployLagMs ?? 0) })
+    if (updateDraft) {
+      action.code = old.code
+      action.runtime = old.runtime
+      const at = now()
+      action.secrets = new Map(Object.entries(old.secrets).map(([name, value]) => [name, { value, updatedAt: at }]))
+      action.updatedAt = at
+      action.buildStartedAt = Date.now()
+      action.buildMs = 0
+      action.buildErrors = undefined
+    }
+    const draftSecrets = Object.fromEntries([...action.secrets].map(([name, secret]) => [name, secret.value]))
+    action.allChangesDeployed = action.code === old.code && JSON.stringify(draftSecrets) === JSON.stringify(old.secrets)
     return version
   }
 
@@ -284,9 +409,7 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
       if (!action.supportedTriggers.some((trigger) => trigger.id === triggerId)) {
         invalid(`Action '${action.name}' does not support the trigger ${triggerId}.`)
       }
-      if (!action.versions.some((version) => version.deployed)) {
-        invalid(`Action '${action.name}' must be deployed before it can be bound.`)
-      }
+      if (!active(action)) fail(400, BINDING_LAG, 'invalid_body')
       const at = now()
       const name = typeof displayName === 'string' ? displayName : action.name
       return { id: randomUUID(), triggerId, displayName: name, actionId: action.id, createdAt: at, updatedAt: at }
@@ -323,7 +446,7 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
       if (one[2] && method === 'POST') {
         authorize('create:actions')
         const action = find(id)
-        return versionView(action, deploy(action))
+        return versionView(action, deploy(action), false)
       }
       if (!one[2] && method === 'GET') {
         authorize('read:actions')
@@ -334,6 +457,28 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
         const action = find(id)
         update(action, body)
         return view(action)
+      }
+    }
+    const versions = /^\/api\/v2\/actions\/actions\/([^/]+)\/versions(?:\/([^/]+)(\/deploy)?)?$/.exec(path)
+    if (versions?.[1] !== undefined) {
+      const action = find(decodeURIComponent(versions[1]))
+      status(action)
+      const versionId = versions[2] === undefined ? undefined : decodeURIComponent(versions[2])
+      if (versionId === undefined && method === 'GET') {
+        authorize('read:actions')
+        const page = Number(url.searchParams.get('page') ?? 0)
+        const perPage = Number(url.searchParams.get('per_page') ?? 20)
+        const all = [...action.versions].reverse()
+        const items = all.slice(page * perPage, page * perPage + perPage).map((v) => versionView(action, v))
+        return { total: all.length, page, per_page: perPage, versions: items }
+      }
+      if (versionId !== undefined && !versions[3] && method === 'GET') {
+        authorize('read:actions')
+        return versionView(action, findVersion(action, versionId))
+      }
+      if (versionId !== undefined && versions[3] && method === 'POST') {
+        authorize('create:actions')
+        return versionView(action, deployVersion(action, versionId, body), false)
       }
     }
     const triggerBindings = /^\/api\/v2\/actions\/triggers\/([^/]+)\/bindings$/.exec(path)
@@ -361,7 +506,7 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
     bound(triggerId) {
       return (bindingsByTrigger.get(triggerId) ?? []).flatMap((binding) => {
         const action = actions.get(binding.actionId)
-        const version = action?.versions.find((v) => v.deployed)
+        const version = action && active(action)
         return action && version
           ? [{ id: action.id, name: action.name, code: version.code, secrets: { ...version.secrets } }]
           : []
@@ -369,6 +514,7 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
     },
     list: () => [...actions.values()].map(view),
     unbindAll: (triggerId) => void bindingsByTrigger.delete(triggerId),
+    configure: (changes) => void Object.assign(options, changes),
     bindings: (triggerId) => (bindingsByTrigger.get(triggerId) ?? []).map(bindingView),
     install({ name, code, secrets = {}, trigger = 'post-login' }) {
       const action = create({
@@ -377,8 +523,9 @@ export function createActionsApi(options: ActionsEmulatorOptions, fail: Fail): A
         supported_triggers: [{ id: trigger, version: 'v3' }],
         secrets: Object.entries(secrets).map(([secretName, value]) => ({ name: secretName, value })),
       })
-      action.buildStartedAt = Date.now() - buildDelayMs
-      deploy(action)
+      action.buildMs = 0
+      action.buildErrors = undefined
+      deploy(action, 0)
       const current = bindingsByTrigger.get(trigger) ?? []
       const at = now()
       current.push({

@@ -10,7 +10,12 @@
  *   (`CLAIM_NAMESPACE_SHA256_<16 hex>`): names are read back, so a changed namespace is seen and re-sent, and
  *   `access-sync doctor` can check the Action's namespace against the app's. The namespace is no secret (every
  *   token shows it); it is a secret only because Actions have no other configuration;
- * - a draft is deployed only once `built`;
+ * - a draft is deployed only once `built`; a `failed` draft is reported with the reason Auth0 gives, and nothing is
+ *   deployed or bound;
+ * - a deploy answers `deployed: false` and binding can be refused for a while after it ("Trying to create a binding
+ *   for an action that has…", auth0/auth0-deploy-cli #385): the binding is retried for BIND_RETRY_MS, then the run
+ *   stops and says so (a re-run picks up where it stopped);
+ * - Auth0 keeps versions, and deploying an old one makes a new version copying it (a rollback);
  * - the bindings PATCH replaces the trigger's ordered list: everyone else's bindings are sent back in their
  *   order, ours is appended once, and nothing is written when ours is already bound.
  */
@@ -166,12 +171,14 @@ export function mergeBindings(
 export type BuildWait =
   | { readonly next: 'deploy' }
   | { readonly next: 'poll' }
+  /** Auth0 could not build the draft: read its reason (buildFailureMessage), deploy and bind nothing. */
+  | { readonly next: 'build-failed' }
   | { readonly next: 'fail'; readonly why: string }
 
 /** After reading the draft's status: deploy, poll again, or give up. */
 export function nextBuildStep(status: string | undefined, elapsedMs: number, maxWaitMs: number): BuildWait {
   if (status === 'built') return { next: 'deploy' }
-  if (status === 'failed') return { next: 'fail', why: 'Auth0 failed to build the Action (see Actions > Library)' }
+  if (status === 'failed') return { next: 'build-failed' }
   if (elapsedMs >= maxWaitMs) {
     return {
       next: 'fail',
@@ -199,5 +206,130 @@ export function describePlan(plan: DeployPlan, desired: DesiredAction): string[]
     const kept = plan.keptBindings.length > 0 ? ` after ${plan.keptBindings.map((n) => `"${n}"`).join(', ')}` : ''
     lines.push(`bind it to post-login${kept} (${plan.bindings.length} bindings in all)`)
   } else lines.push('already bound to post-login')
+  return lines
+}
+
+/** One of the Action's versions (Auth0 keeps them all; a deploy or a rollback adds one). */
+export interface ActionVersionInfo {
+  readonly id: string
+  readonly number: number
+  /** Whether logins run this version now. */
+  readonly deployed: boolean
+  /** `built`, or `failed` for a build that did not succeed (never deployed). */
+  readonly status: string | undefined
+  readonly createdAt: string | undefined
+  readonly code: string
+  readonly secretNames: readonly string[]
+  /** Auth0's build errors (`ActionError`: id, msg, url). */
+  readonly errors: ReadonlyArray<{ readonly id?: string | undefined; readonly msg?: string | undefined }>
+}
+
+/**
+ * What to say when Auth0 could not build the draft: Auth0's own errors when it gave any (on the newest version that
+ * failed), else where to look. The Action's body carries no reason (terraform-provider-auth0's
+ * TestAccAction_FailedBuild.yaml recording), and terraform says no more than "check the Auth0 UI for errors".
+ */
+export function buildFailureMessage(name: string, versions: readonly ActionVersionInfo[]): string {
+  const failed = [...versions].sort((a, b) => b.number - a.number).find((version) => version.status === 'failed')
+  const reasons = (failed?.errors ?? []).map((error) => (error.id ? `${error.msg ?? '?'} (${error.id})` : error.msg))
+  const told = reasons.filter((reason): reason is string => Boolean(reason))
+  const why =
+    told.length > 0
+      ? `Auth0: ${told.join('; ')}`
+      : 'Auth0 gave no reason through the API: open Actions > Library > the Action to read the build log'
+  return `Auth0 could not build the Action "${name}" (${why}). Nothing was deployed or bound: fix the Action (auth0/actions/access-claims.js, \`npm run build:action\`) and run the command again.`
+}
+
+/**
+ * How long the binding is retried while Auth0 refuses it as not yet deployed. Auth0's own deploy CLI waits a fixed
+ * 2 s before binding (4 s in an earlier release; auth0/auth0-deploy-cli #385 and handlers/triggers.ts), which was
+ * enough for its users; 30 s is many times that, and short enough that an operator hears about a deploy that is
+ * stuck rather than waiting on it. Nothing is lost when it runs out: a re-run binds.
+ */
+export const BIND_RETRY_MS = 30_000
+
+export type BindStep = { readonly next: 'retry' } | { readonly next: 'fail'; readonly why: string }
+
+/** After Auth0 refused the binding because the deploy has not taken over yet: try again, or stop. */
+export function nextBindStep(elapsedMs: number, maxWaitMs: number, version: number | undefined): BindStep {
+  if (elapsedMs < maxWaitMs) return { next: 'retry' }
+  return {
+    next: 'fail',
+    why: `Auth0 still refused to bind the Action ${Math.round(elapsedMs / 1000)} s after deploying version ${version ?? '?'} (not deployed yet): run the command again (it only binds)`,
+  }
+}
+
+export type ActivationStep =
+  | { readonly next: 'done' }
+  | { readonly next: 'poll' }
+  | { readonly next: 'fail'; readonly why: string }
+
+/** After reading a deployed version: it runs at login (done), poll again, or give up. */
+export function nextActivationStep(
+  version: Pick<ActionVersionInfo, 'deployed' | 'number'>,
+  elapsedMs: number,
+  maxWaitMs: number,
+): ActivationStep {
+  if (version.deployed) return { next: 'done' }
+  if (elapsedMs < maxWaitMs) return { next: 'poll' }
+  return {
+    next: 'fail',
+    why: `version ${version.number} was still not deployed ${Math.round(elapsedMs / 1000)} s after Auth0 accepted it: check Actions > Library in the dashboard, then run the command again`,
+  }
+}
+
+export type RollbackPlan =
+  | { readonly kind: 'rollback'; readonly target: ActionVersionInfo; readonly deployed: ActionVersionInfo | undefined }
+  | { readonly kind: 'nothing'; readonly why: string }
+  | { readonly kind: 'fail'; readonly why: string }
+
+const sameContent = (a: ActionVersionInfo, b: ActionVersionInfo) =>
+  a.code === b.code && [...a.secretNames].sort().join('\n') === [...b.secretNames].sort().join('\n')
+
+/**
+ * Which version `--rollback [N]` deploys. Without N: the newest built version older than the deployed one whose
+ * code or secrets differ from it. A version whose content is already deployed is nothing to do, so
+ * `--rollback N` can be re-run safely.
+ */
+export function planRollback(versions: readonly ActionVersionInfo[], requested: number | undefined): RollbackPlan {
+  const deployed = versions.find((version) => version.deployed)
+  const numbers = [...versions].sort((a, b) => b.number - a.number)
+  let target: ActionVersionInfo | undefined
+  if (requested !== undefined) {
+    target = versions.find((version) => version.number === requested)
+    if (!target) {
+      const known = numbers.map((version) => version.number).join(', ') || 'none'
+      return { kind: 'fail', why: `the Action has no version ${requested} (versions: ${known}); see --list-versions` }
+    }
+    if (target.status !== 'built') {
+      return { kind: 'fail', why: `version ${requested} never built, so it cannot be deployed; see --list-versions` }
+    }
+  } else {
+    if (!deployed)
+      return { kind: 'fail', why: 'no version is deployed, so there is none before it: name one (--rollback N)' }
+    target = numbers.find(
+      (version) => version.number < deployed.number && version.status === 'built' && !sameContent(version, deployed),
+    )
+    if (!target) {
+      return { kind: 'fail', why: `no version before ${deployed.number} differs from it; see --list-versions` }
+    }
+  }
+  if (deployed && (target === deployed || sameContent(target, deployed))) {
+    const as = target === deployed ? '' : ` (as version ${deployed.number})`
+    return { kind: 'nothing', why: `version ${target.number}'s code is already deployed${as}` }
+  }
+  return { kind: 'rollback', target, deployed }
+}
+
+/** `--list-versions`: newest first, one line each. */
+export function describeVersions(name: string, versions: readonly ActionVersionInfo[]): string[] {
+  if (versions.length === 0) return [`Action "${name}" has no versions yet (nothing was ever deployed)`]
+  const lines = [`versions of Action "${name}" (newest first):`]
+  for (const version of [...versions].sort((a, b) => b.number - a.number)) {
+    const state = version.deployed ? 'deployed' : version.status === 'failed' ? 'build failed' : '-'
+    lines.push(
+      `  ${String(version.number).padStart(4)}  ${state.padEnd(12)}  created ${version.createdAt ?? 'unknown'}`,
+    )
+  }
   return lines
 }

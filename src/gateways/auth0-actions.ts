@@ -5,7 +5,7 @@
  * the SDK's own retries (2, on 408/429/5xx) are enough here.
  */
 import { ManagementClient, ManagementError } from 'auth0'
-import type { BindingRef, ExistingAction, ExistingBinding } from '../core/action-deploy.ts'
+import type { ActionVersionInfo, BindingRef, ExistingAction, ExistingBinding } from '../core/action-deploy.ts'
 import { customDomainFix } from '../core/auth0-domain.ts'
 import { SyncError } from '../core/errors.ts'
 import { CustomDomainError, tokenRefusalOf } from './auth0.ts'
@@ -29,11 +29,23 @@ export interface ActionsGateway {
   createAction(input: ActionInput): Promise<ExistingAction>
   updateAction(id: string, input: ActionInput): Promise<ExistingAction>
   getAction(id: string): Promise<ExistingAction>
-  /** Deploys the built draft; returns the new version number. */
-  deployAction(id: string): Promise<number | undefined>
+  /** Deploys the built draft: a new version, which Auth0 answers as not deployed yet. */
+  deployAction(id: string): Promise<ActionVersionInfo>
+  /** Every version of the Action (Auth0 keeps them). */
+  listVersions(actionId: string): Promise<ActionVersionInfo[]>
+  getVersion(actionId: string, versionId: string): Promise<ActionVersionInfo>
+  /** Rollback: a new version copying `versionId`, deployed; the draft is left as it is. */
+  deployVersion(actionId: string, versionId: string): Promise<ActionVersionInfo>
   listPostLoginBindings(): Promise<ExistingBinding[]>
+  /** Throws BindingLagError while Auth0 refuses the binding because the deploy has not taken over yet. */
   replacePostLoginBindings(bindings: readonly BindingRef[]): Promise<void>
 }
+
+/** Auth0 refused a binding because the Action's deploy has not taken over yet: retry (auth0-deploy-cli #385). */
+export class BindingLagError extends SyncError {}
+
+/** Auth0's answer while a fresh deploy is not yet bindable (auth0/auth0-deploy-cli #385). */
+const BINDING_LAG = /trying to create a binding for an action that has/i
 
 type Call = 'read' | 'create' | 'update' | 'deploy' | 'bind'
 const SCOPE: Record<Call, string> = {
@@ -91,8 +103,29 @@ export function connectActions(credentials: DeployCredentials): ActionsGateway {
       return toExisting(await call('read', `reading Action ${id}`, () => client.actions.get(id)))
     },
     async deployAction(id) {
-      const version = await call('deploy', `deploying Action ${id}`, () => client.actions.deploy(id))
-      return version.number
+      return toVersion(await call('deploy', `deploying Action ${id}`, () => client.actions.deploy(id)))
+    },
+    async listVersions(actionId) {
+      const versions: ActionVersionInfo[] = []
+      const page = await call('read', `listing the versions of Action ${actionId}`, () =>
+        client.actions.versions.list(actionId, { per_page: 50 }),
+      )
+      for await (const version of page) versions.push(toVersion(version))
+      return versions
+    },
+    async getVersion(actionId, versionId) {
+      return toVersion(
+        await call('read', `reading version ${versionId} of Action ${actionId}`, () =>
+          client.actions.versions.get(actionId, versionId),
+        ),
+      )
+    },
+    async deployVersion(actionId, versionId) {
+      return toVersion(
+        await call('deploy', `deploying version ${versionId} of Action ${actionId}`, () =>
+          client.actions.versions.deploy(actionId, versionId, { update_draft: false }),
+        ),
+      )
     },
     async listPostLoginBindings() {
       const bindings: ExistingBinding[] = []
@@ -111,11 +144,19 @@ export function connectActions(credentials: DeployCredentials): ActionsGateway {
       return bindings
     },
     async replacePostLoginBindings(bindings) {
-      await call('bind', 'replacing the post-login bindings', () =>
-        client.actions.triggers.bindings.updateMany('post-login', {
+      try {
+        await client.actions.triggers.bindings.updateMany('post-login', {
           bindings: bindings.map((binding) => ({ ref: { ...binding.ref }, display_name: binding.display_name })),
-        }),
-      )
+        })
+      } catch (error) {
+        if (error instanceof ManagementError && error.statusCode === 400 && BINDING_LAG.test(auth0Message(error))) {
+          throw new BindingLagError('auth0-unavailable', `Auth0 refused the binding for now: ${auth0Message(error)}`, {
+            retryable: true,
+            cause: error,
+          })
+        }
+        throw explain(error, 'bind', 'replacing the post-login bindings', credentials.domain)
+      }
     },
   }
 }
@@ -132,6 +173,33 @@ interface SdkAction {
   deployed_version?:
     | { code?: string | undefined; secrets?: Array<{ name?: string | undefined }> | undefined }
     | undefined
+}
+
+interface SdkVersion {
+  id?: string | undefined
+  number?: number | undefined
+  deployed?: boolean | undefined
+  status?: string | undefined
+  created_at?: string | undefined
+  code?: string | undefined
+  secrets?: Array<{ name?: string | undefined }> | undefined
+  errors?: Array<{ id?: string | undefined; msg?: string | undefined }> | undefined
+}
+
+function toVersion(version: SdkVersion): ActionVersionInfo {
+  if (!version.id || typeof version.number !== 'number') {
+    throw new SyncError('auth0-rejected', 'Auth0 returned an Action version without id or number')
+  }
+  return {
+    id: version.id,
+    number: version.number,
+    deployed: version.deployed === true,
+    status: version.status,
+    createdAt: version.created_at,
+    code: version.code ?? '',
+    secretNames: (version.secrets ?? []).flatMap((secret) => (secret.name ? [secret.name] : [])),
+    errors: (version.errors ?? []).map((error) => ({ id: error.id, msg: error.msg })),
+  }
 }
 
 function toExisting(action: SdkAction): ExistingAction {

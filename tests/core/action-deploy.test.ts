@@ -1,13 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import {
+  type ActionVersionInfo,
+  buildFailureMessage,
   type DesiredAction,
+  describeVersions,
   desiredProblems,
   type ExistingAction,
   type ExistingBinding,
   mergeBindings,
   namespaceSecrets,
+  nextActivationStep,
+  nextBindStep,
   nextBuildStep,
   planActionDeploy,
+  planRollback,
 } from '../../src/core/action-deploy.ts'
 
 const code = 'exports.onExecutePostLogin = async (event, api) => {}'
@@ -98,7 +104,7 @@ describe('nextBuildStep and desiredProblems', () => {
   it('polls until built, fails on failed or after the wait', () => {
     expect(nextBuildStep('pending', 0, 1000)).toEqual({ next: 'poll' })
     expect(nextBuildStep('built', 5000, 1000)).toEqual({ next: 'deploy' })
-    expect(nextBuildStep('failed', 0, 1000).next).toBe('fail')
+    expect(nextBuildStep('failed', 0, 1000)).toEqual({ next: 'build-failed' })
     expect(nextBuildStep('building', 1000, 1000)).toMatchObject({
       next: 'fail',
       why: expect.stringMatching(/still "building"/),
@@ -109,5 +115,99 @@ describe('nextBuildStep and desiredProblems', () => {
     expect(desiredProblems({ ...desired, code: `${code}\n//${'x'.repeat(102_400)}` })[0]).toMatch(/bytes/)
     expect(desiredProblems({ ...desired, code: 'module.exports = {}' })[0]).toMatch(/build:action/)
     expect(desiredProblems(desired)).toEqual([])
+  })
+})
+
+const version = (number: number, code: string, extra: Partial<ActionVersionInfo> = {}): ActionVersionInfo => ({
+  id: `ver_${number}`,
+  number,
+  deployed: false,
+  status: 'built',
+  createdAt: `2026-05-0${number}T10:00:00Z`,
+  code,
+  secretNames: ['CLAIM_NAMESPACE'],
+  errors: [],
+  ...extra,
+})
+
+describe('a failed build, the binding lag and activation', () => {
+  it("names Auth0's errors from the newest failed version, or where to look when Auth0 gives none", () => {
+    const failed = version(3, 'x', {
+      status: 'failed',
+      errors: [{ id: 'build_failed', msg: 'Cannot find module lodash' }],
+    })
+    const older = version(2, 'y', { status: 'failed', errors: [{ id: 'old', msg: 'older failure' }] })
+    const message = buildFailureMessage('ours', [version(1, 'a', { deployed: true }), older, failed])
+    expect(message).toMatch(
+      /Auth0 could not build the Action "ours" \(Auth0: Cannot find module lodash \(build_failed\)\)/,
+    )
+    expect(message).not.toContain('older failure')
+    expect(message).toMatch(/Nothing was deployed or bound/)
+    expect(buildFailureMessage('ours', [])).toMatch(/gave no reason through the API: open Actions > Library/)
+  })
+
+  it('retries the binding until the bound, then stops saying what to do', () => {
+    expect(nextBindStep(0, 30_000, 2)).toEqual({ next: 'retry' })
+    expect(nextBindStep(29_999, 30_000, 2)).toEqual({ next: 'retry' })
+    expect(nextBindStep(30_000, 30_000, 2)).toMatchObject({
+      next: 'fail',
+      why: expect.stringMatching(/30 s after deploying version 2.*run the command again/),
+    })
+  })
+
+  it('waits for a deployed version to take over, within the bound', () => {
+    expect(nextActivationStep({ deployed: true, number: 2 }, 99_999, 1)).toEqual({ next: 'done' })
+    expect(nextActivationStep({ deployed: false, number: 2 }, 0, 1000)).toEqual({ next: 'poll' })
+    expect(nextActivationStep({ deployed: false, number: 2 }, 1000, 1000).next).toBe('fail')
+  })
+})
+
+describe('planRollback', () => {
+  const v1 = version(1, 'A')
+  const v2 = version(2, 'B')
+  const v3 = version(3, 'C', { status: 'failed' })
+  const v4 = version(4, 'C2', { deployed: true })
+
+  it('by default: the newest built version before the deployed one', () => {
+    expect(planRollback([v1, v2, v3, v4], undefined)).toMatchObject({ kind: 'rollback', target: v2, deployed: v4 })
+  })
+
+  it('skips versions whose content is what is deployed (a rollback copy), and failed builds', () => {
+    const copy = version(5, 'B', { deployed: true })
+    const plan = planRollback([v1, v2, v3, { ...v4, deployed: false }, copy], undefined)
+    expect(plan).toMatchObject({ kind: 'rollback', target: { number: 4 } })
+  })
+
+  it('a named version: rolled back to, or nothing to do when its code is deployed (re-run safe)', () => {
+    expect(planRollback([v1, v2, v4], 1)).toMatchObject({ kind: 'rollback', target: v1 })
+    const copy = version(5, 'A', { deployed: true })
+    expect(planRollback([v1, v2, { ...v4, deployed: false }, copy], 1)).toEqual({
+      kind: 'nothing',
+      why: "version 1's code is already deployed (as version 5)",
+    })
+    expect(planRollback([v1, v4], 4)).toMatchObject({ kind: 'nothing' })
+  })
+
+  it('refuses what cannot be deployed, naming the versions there are', () => {
+    expect(planRollback([v1, v4], 9)).toMatchObject({
+      kind: 'fail',
+      why: expect.stringMatching(/no version 9 \(versions: 4, 1\)/),
+    })
+    expect(planRollback([v1, v3, v4], 3)).toMatchObject({ kind: 'fail', why: expect.stringMatching(/never built/) })
+    expect(planRollback([version(1, 'A', { deployed: true })], undefined)).toMatchObject({ kind: 'fail' })
+    expect(planRollback([v1], undefined)).toMatchObject({
+      kind: 'fail',
+      why: expect.stringMatching(/no version is deployed/),
+    })
+  })
+
+  it('lists versions newest first with their state', () => {
+    const lines = describeVersions('ours', [v1, v3, v4])
+    expect(lines[0]).toBe('versions of Action "ours" (newest first):')
+    expect(lines.slice(1).map((line) => line.trim().split(/\s{2,}/))).toEqual([
+      ['4', 'deployed', 'created 2026-05-04T10:00:00Z'],
+      ['3', 'build failed', 'created 2026-05-03T10:00:00Z'],
+      ['1', '-', 'created 2026-05-01T10:00:00Z'],
+    ])
   })
 })
