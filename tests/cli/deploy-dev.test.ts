@@ -1,7 +1,7 @@
 /**
- * `access-sync deploy --dry-run` with the settings `npm run dev` writes for its emulators (emulators/dev-stack.ts):
- * each environment's plan, every `env add` with secrets masked, and nothing run (a fake `sanity` first on PATH
- * records every call).
+ * The commands against the settings `npm run dev` writes for its emulators (emulators/dev-stack.ts):
+ * `access-sync deploy --dry-run` prints each environment's plan, every `env add` with secrets masked, and runs
+ * nothing (a fake `sanity` first on PATH records every call); `access-sync doctor` passes for both environments.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { run } from '../../cli/deploy.ts'
+import { run as doctor } from '../../cli/doctor.ts'
 import { type DevStack, startDevStack } from '../../emulators/dev-stack.ts'
 import { MASK } from '../../src/core/deploy-plan.ts'
 import { functionEnvSettings, SETTINGS } from '../../src/settings.ts'
@@ -61,3 +62,26 @@ it.each(['production', 'staging'] as const)(
     expect(existsSync(join(dir, 'log.jsonl'))).toBe(false)
   },
 )
+
+it.each(['production', 'staging'] as const)('doctor passes for the dev stack’s %s (exit 0, no ✗)', async (name) => {
+  const environment = stack.environments.find((candidate) => candidate.name === name)
+  if (!environment?.envFile) throw new Error(`the dev stack wrote no settings for ${name}`)
+  let stdout = ''
+  let stderr = ''
+  const code = await doctor(
+    ['--env', environment.envFile, '--json'],
+    { ...process.env, PATH: `${FAKE_BIN}${delimiter}${process.env.PATH}`, FAKE_SANITY_DIR: dir },
+    { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } },
+    { cwd: dir },
+  )
+  const report = JSON.parse(stdout) as { checks: Array<{ id: string; status: string; detail: string }> }
+  expect(
+    report.checks.filter((check) => check.status === 'fail'),
+    stderr,
+  ).toEqual([])
+  expect(code).toBe(0)
+  const byId = new Map(report.checks.map((check) => [check.id, check]))
+  for (const id of ['auth0-token', 'auth0-scopes', 'sanity-dataset', 'sanity-policies', 'action', 'action-namespace']) {
+    expect(byId.get(id)?.status, `${id}: ${byId.get(id)?.detail}`).toBe('pass')
+  }
+})
