@@ -24,7 +24,8 @@
  * - scopes: read:actions (list, get, versions, bindings list), create:actions (create, deploy, deploy a version),
  *   update:actions (update, bindings update).
  *
- * Durations are divided by `timeScale`, so a test can ask for Auth0's 5 s build and 2 s lag and wait 1/50 of that.
+ * Durations are divided by `timeScale`, so a test can ask for Auth0's 5 s build and 2 s lag and wait 1/50 of that;
+ * or the Actions API runs on a clock the test drives (`now`).
  */
 import { randomUUID } from 'node:crypto'
 
@@ -35,6 +36,11 @@ export interface ActionsEmulatorOptions {
   deployLagMs?: number
   /** Emulated ms per real ms: 50 makes a 5 s build take 100 ms. Default 1. */
   timeScale?: number
+  /**
+   * The Actions API's clock, in ms since the epoch. Default Date.now. A test can hand it the deploy command's own
+   * clock and advance it in the command's sleep, so a 5 s build costs no time and every poll is countable.
+   */
+  now?: (() => number) | undefined
   /** Decides at create/update whether the draft's build will fail, and with which errors. Default: never. */
   buildFailure?: ((draft: { name: string; code: string }) => ActionError[] | undefined) | undefined
 }
@@ -135,11 +141,12 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
   const actions = new Map<string, StoredAction>()
   const bindingsByTrigger = new Map<string, Binding[]>()
 
-  const now = () => new Date().toISOString()
+  const clock = () => (options.now ?? Date.now)()
+  const now = () => new Date(clock()).toISOString()
   const real = (emulatedMs: number) => emulatedMs / (options.timeScale ?? 1)
 
   function status(action: StoredAction): 'pending' | 'building' | 'built' | 'failed' {
-    const elapsed = Date.now() - action.buildStartedAt
+    const elapsed = clock() - action.buildStartedAt
     if (elapsed >= action.buildMs) {
       if (!action.buildErrors) return 'built'
       recordFailure(action, action.buildErrors)
@@ -149,7 +156,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
   }
 
   function startBuild(action: StoredAction): void {
-    action.buildStartedAt = Date.now()
+    action.buildStartedAt = clock()
     action.buildMs = real(options.buildDelayMs ?? 300)
     action.buildErrors = options.buildFailure?.({ name: action.name, code: action.code })
     action.failureRecorded = false
@@ -173,7 +180,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
 
   /** The version logins run: the one that took over last. */
   function active(action: StoredAction): Version | undefined {
-    const at = Date.now()
+    const at = clock()
     let current: Version | undefined
     for (const version of action.versions) {
       if (version.activatesAt === undefined || version.activatesAt > at) continue
@@ -341,7 +348,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       secrets: { ...from.secrets },
       status: 'built',
       errors: [],
-      activatesAt: Date.now() + from.lagMs,
+      activatesAt: clock() + from.lagMs,
       createdAt: now(),
     }
     action.versions.push(version)
@@ -366,7 +373,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       const at = now()
       action.secrets = new Map(Object.entries(old.secrets).map(([name, value]) => [name, { value, updatedAt: at }]))
       action.updatedAt = at
-      action.buildStartedAt = Date.now()
+      action.buildStartedAt = clock()
       action.buildMs = 0
       action.buildErrors = undefined
     }
