@@ -343,7 +343,7 @@ export async function run(
   }
   const name = values.name ?? ACTION_NAME
   try {
-    // How often to ask whether the build finished; only tests and impatient operators change it.
+    // How often to poll the build, bind again during the lag and check the new version; only tests change it.
     const pollMs = Math.max(10, Number(env.DEPLOY_ACTION_POLL_MS) || 2000)
     const options = { dryRun: values['dry-run'] === true, maxWaitMs: waitSeconds * 1000, pollMs }
     if (values['list-versions']) {

@@ -14,7 +14,8 @@
  * - deploy answers the new version with `deployed: false` (recorded in TestAccAction.yaml) and the version takes
  *   over after `deployLagMs`; until then logins run the previous version, and binding an Action that has no
  *   deployed version is refused with 400 "Trying to create a binding for an action that has not been deployed
- *   yet" (auth0/auth0-deploy-cli #385, intermittent; its deploy CLI now waits 2 s before binding);
+ *   yet" (auth0/auth0-deploy-cli #385, intermittent, quotes it up to "…that has"; the rest as a third-party
+ *   deploy script quotes it; Auth0's deploy CLI now waits 2 s before binding, handlers/triggers.ts);
  * - Auth0 keeps versions: GET …/versions (newest first here; Auth0's order is not documented), GET
  *   …/versions/{id}, and POST …/versions/{id}/deploy, which "creates a new, deployed action version that is
  *   identical to the specified version" (SDK doc of `actions.versions.deploy`; docs "Manage Versions": "A new copy
@@ -357,6 +358,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
 
   function findVersion(action: StoredAction, versionId: string): Version {
     const version = action.versions.find((candidate) => candidate.id === versionId)
+    // The wording of this 404 and of the next 400 is the emulator's: no recording covers them.
     if (!version) fail(404, 'That action version does not exist.', 'not_found')
     return version
   }
