@@ -1,7 +1,8 @@
 /**
- * The login slice of the Auth0 emulator: signs a test user in as a member of an Organization, runs the post-login
- * Actions bound in the emulator (the real deployed code, with its secrets) and issues RS256 ID and access tokens
- * signed with a key whose public half is served at /.well-known/jwks.json, as a tenant does.
+ * The login slice of the Auth0 emulator: the tenant's signing keys (a key ring with a current, a next and, after a
+ * rotation, a previous key, all served at /.well-known/jwks.json), the post-login Actions bound in the emulator (the
+ * real deployed code, with its secrets) and RS256 token signing. The HTTP sign-in (/authorize, /oauth/token …) is
+ * emulators/auth0-oidc.ts; `login()` here is the function-call shortcut the older tests and the demo use.
  */
 import { randomUUID } from 'node:crypto'
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
@@ -30,17 +31,71 @@ export interface LoginResult {
   droppedClaims: PostLoginResult['dropped']
 }
 
-export interface LoginService {
-  /** JSON for /.well-known/jwks.json and /.well-known/openid-configuration, undefined for other paths. */
-  wellKnown(pathname: string): Promise<unknown>
-  login(options?: LoginOptions): Promise<LoginResult>
-}
-
-interface OrganizationView {
+export interface OrganizationView {
   id: string
   name: string
   display_name?: string | undefined
   metadata?: Record<string, string> | undefined
+}
+
+/** What the post-login Actions made of one login (or one refresh-token exchange). */
+export interface ActionsOutcome {
+  idClaims: Record<string, unknown>
+  accessClaims: Record<string, unknown>
+  logs: string[]
+  dropped: PostLoginResult['dropped']
+}
+
+/** A post-login Action called `api.access.deny(reason)`: the login (or refresh) fails with `access_denied`. */
+export class LoginDeniedError extends Error {
+  readonly action: string
+  readonly reason: string
+  constructor(action: string, reason: string) {
+    super(`login denied by "${action}": ${reason}`)
+    this.action = action
+    this.reason = reason
+  }
+}
+
+export interface ActionsInput {
+  userId: string
+  email?: string | undefined
+  name?: string | undefined
+  clientId: string
+  organization: OrganizationView | undefined
+  audience: string | undefined
+}
+
+export interface SignOptions {
+  audience: string | string[]
+  subject: string
+  /** Lifetime in seconds; negative issues an already expired token (tests). */
+  ttl: number
+}
+
+export interface KeyRing {
+  /** The public keys, current first, then next, then previous (if any). */
+  jwks(): Promise<{ keys: JWK[] }>
+  sign(claims: Record<string, unknown>, options: SignOptions): Promise<string>
+  /**
+   * Auth0's "Rotate signing key" (Dashboard > Settings > Signing Keys): the next key becomes current, a new next key
+   * is made, the old current stays published as previous until `revokePreviousKey()`. Tokens signed before keep
+   * verifying; apps that cached the JWKS already know the new current key (it was published as next).
+   */
+  rotate(): Promise<void>
+  /** Auth0's "Revoke" of the previous key: it leaves the JWKS, tokens it signed stop verifying. */
+  revokePrevious(): void
+  /** The `kid` of the key signing now. */
+  currentKid(): Promise<string>
+}
+
+export interface LoginService {
+  readonly keys: KeyRing
+  /** Runs the bound post-login Actions, as Auth0 does on sign-in and on refresh-token exchange. */
+  runActions(input: ActionsInput): Promise<ActionsOutcome>
+  /** JSON for /.well-known/jwks.json, undefined for other paths (discovery is emulators/auth0-oidc.ts). */
+  wellKnown(pathname: string): Promise<unknown>
+  login(options?: LoginOptions): Promise<LoginResult>
 }
 
 export interface LoginServiceOptions {
@@ -53,44 +108,105 @@ export interface LoginServiceOptions {
 export const DEFAULT_APP_CLIENT_ID = 'emulator-app'
 export const DEFAULT_AUDIENCE = 'https://api.example.com/'
 
-export async function createLoginService(options: LoginServiceOptions): Promise<LoginService> {
-  const kid = `emulator-${randomUUID().slice(0, 8)}`
-  // The RSA key is made on first use: most emulator users never sign anyone in, and key generation takes time.
-  let keys: Promise<{ privateKey: CryptoKey; publicJwk: JWK }> | undefined
-  const signingKey = () => {
-    keys ??= generateKeyPair('RS256', { extractable: true }).then(async ({ privateKey, publicKey }) => ({
-      privateKey,
-      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
-    }))
-    return keys
-  }
+interface SigningKey {
+  kid: string
+  privateKey: CryptoKey
+  publicJwk: JWK
+}
 
-  async function sign(claims: Record<string, unknown>, audience: string | string[], ttl: number, subject: string) {
-    const now = Math.floor(Date.now() / 1000)
-    // A negative ttl issues an already expired token (for tests); iat stays before exp.
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
-      .setIssuer(options.issuer())
-      .setSubject(subject)
-      .setAudience(audience)
-      .setIssuedAt(Math.min(now, now + ttl - 60))
-      .setExpirationTime(now + ttl)
-      .sign((await signingKey()).privateKey)
+async function makeKey(): Promise<SigningKey> {
+  const kid = `emulator-${randomUUID().slice(0, 8)}`
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
+  return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } }
+}
+
+export function createKeyRing(issuer: () => string): KeyRing {
+  // Keys are made on first use: most emulator users never sign anyone in, and RSA key generation takes time.
+  let ring: Promise<{ current: SigningKey; next: SigningKey; previous?: SigningKey | undefined }> | undefined
+  const keys = () => {
+    ring ??= Promise.all([makeKey(), makeKey()]).then(([current, next]) => ({ current, next }))
+    return ring
+  }
+  return {
+    async jwks() {
+      const { current, next, previous } = await keys()
+      return { keys: [current, next, ...(previous ? [previous] : [])].map((key) => key.publicJwk) }
+    },
+    async sign(claims, { audience, subject, ttl }) {
+      const { current } = await keys()
+      const now = Math.floor(Date.now() / 1000)
+      // A negative ttl issues an already expired token (for tests); iat stays before exp.
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: current.kid })
+        .setIssuer(issuer())
+        .setSubject(subject)
+        .setAudience(audience)
+        .setIssuedAt(Math.min(now, now + ttl - 60))
+        .setExpirationTime(now + ttl)
+        .sign(current.privateKey)
+    },
+    async rotate() {
+      const { current, next } = await keys()
+      const fresh = await makeKey()
+      ring = Promise.resolve({ current: next, next: fresh, previous: current })
+    },
+    revokePrevious() {
+      if (!ring) return
+      ring = ring.then(({ current, next }) => ({ current, next }))
+    },
+    async currentKid() {
+      return (await keys()).current.kid
+    },
+  }
+}
+
+export async function createLoginService(options: LoginServiceOptions): Promise<LoginService> {
+  const keys = createKeyRing(options.issuer)
+
+  async function runActions(input: ActionsInput): Promise<ActionsOutcome> {
+    const outcome: ActionsOutcome = { idClaims: {}, accessClaims: {}, logs: [], dropped: [] }
+    const org = input.organization
+    for (const action of options.postLoginActions()) {
+      let result: PostLoginResult
+      try {
+        result = await runPostLogin(
+          { code: action.code, filename: `${action.name}.js` },
+          {
+            user: {
+              user_id: input.userId,
+              ...(input.email ? { email: input.email } : {}),
+              ...(input.name ? { name: input.name } : {}),
+            },
+            client: { client_id: input.clientId, name: input.clientId },
+            organization: org && {
+              id: org.id,
+              name: org.name,
+              ...(org.display_name ? { display_name: org.display_name } : {}),
+              metadata: { ...(org.metadata ?? {}) },
+            },
+            audience: input.audience,
+            secrets: action.secrets,
+            tenantId: 'emulator',
+          },
+        )
+      } catch (error) {
+        // A throwing Action fails the login, as it does in Auth0.
+        throw new Error(`login failed: the post-login Action "${action.name}" threw`, { cause: error })
+      }
+      outcome.logs.push(...result.logs)
+      outcome.dropped.push(...result.dropped)
+      if (result.denied !== undefined) throw new LoginDeniedError(action.name, result.denied)
+      Object.assign(outcome.idClaims, result.idTokenClaims)
+      Object.assign(outcome.accessClaims, result.accessTokenClaims)
+    }
+    return outcome
   }
 
   return {
+    keys,
+    runActions,
     async wellKnown(pathname) {
-      const issuer = options.issuer()
-      if (pathname === '/.well-known/jwks.json') return { keys: [(await signingKey()).publicJwk] }
-      if (pathname === '/.well-known/openid-configuration') {
-        return {
-          issuer,
-          jwks_uri: `${issuer}.well-known/jwks.json`,
-          id_token_signing_alg_values_supported: ['RS256'],
-          response_types_supported: ['code'],
-          subject_types_supported: ['public'],
-        }
-      }
+      if (pathname === '/.well-known/jwks.json') return keys.jwks()
       return undefined
     },
     async login(login = {}) {
@@ -100,53 +216,18 @@ export async function createLoginService(options: LoginServiceOptions): Promise<
       const ttl = login.expiresInSeconds ?? 3600
       const org = login.organization === undefined ? undefined : options.organization(login.organization)
       if (login.organization !== undefined && !org) throw new Error(`login: no Organization ${login.organization}`)
-      const idClaims: Record<string, unknown> = {}
-      const accessClaims: Record<string, unknown> = {}
-      const actionLogs: string[] = []
-      const droppedClaims: LoginResult['droppedClaims'] = []
-      for (const action of options.postLoginActions()) {
-        let result: PostLoginResult
-        try {
-          result = await runPostLogin(
-            { code: action.code, filename: `${action.name}.js` },
-            {
-              user: { user_id: userId, ...(login.email ? { email: login.email } : {}) },
-              client: { client_id: clientId, name: clientId },
-              organization: org && {
-                id: org.id,
-                name: org.name,
-                ...(org.display_name ? { display_name: org.display_name } : {}),
-                metadata: { ...(org.metadata ?? {}) },
-              },
-              audience,
-              secrets: action.secrets,
-              tenantId: 'emulator',
-            },
-          )
-        } catch (error) {
-          // A throwing Action fails the login, as it does in Auth0.
-          throw new Error(`login failed: the post-login Action "${action.name}" threw`, { cause: error })
-        }
-        actionLogs.push(...result.logs)
-        droppedClaims.push(...result.dropped)
-        if (result.denied !== undefined) throw new Error(`login denied by "${action.name}": ${result.denied}`)
-        Object.assign(idClaims, result.idTokenClaims)
-        Object.assign(accessClaims, result.accessTokenClaims)
-      }
+      const outcome = await runActions({ userId, email: login.email, clientId, organization: org, audience })
+      // The shortcut keeps its friendlier shapes (aud a string, org_name always): the HTTP sign-in has Auth0's.
       const orgClaims = org ? { org_id: org.id, org_name: org.name } : {}
-      const idToken = await sign(
-        { ...idClaims, ...orgClaims, ...(login.email ? { email: login.email } : {}) },
-        clientId,
-        ttl,
-        userId,
+      const idToken = await keys.sign(
+        { ...outcome.idClaims, ...orgClaims, ...(login.email ? { email: login.email } : {}) },
+        { audience: clientId, ttl, subject: userId },
       )
-      const accessToken = await sign(
-        { ...accessClaims, ...orgClaims, azp: clientId, scope: 'openid profile email' },
-        audience,
-        ttl,
-        userId,
+      const accessToken = await keys.sign(
+        { ...outcome.accessClaims, ...orgClaims, azp: clientId, scope: 'openid profile email' },
+        { audience, ttl, subject: userId },
       )
-      return { idToken, accessToken, actionLogs, droppedClaims }
+      return { idToken, accessToken, actionLogs: outcome.logs, droppedClaims: outcome.dropped }
     },
   }
 }

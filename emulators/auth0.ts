@@ -5,6 +5,7 @@ import { createServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { type ActionsApi, createActionsApi, NOT_HANDLED } from './auth0-actions.ts'
 import { createLoginService, type LoginOptions, type LoginResult } from './auth0-login.ts'
+import { createOidcService, type OidcControl, type OidcOptions } from './auth0-oidc.ts'
 import { ensureTestCertificate } from './tls.ts'
 
 // Local emulator of the slice of the Auth0 Management API this project uses, reached by the unmodified `auth0`
@@ -58,6 +59,8 @@ export interface Auth0EmulatorOptions {
   scaledReset?: boolean
   /** How long a new or updated Action draft takes to reach `built`, in ms (emulators/auth0-actions.ts). Default 300. */
   actionBuildDelayMs?: number
+  /** The Authentication API sign-in: users, applications, APIs, token settings (emulators/auth0-oidc.ts). */
+  oidc?: OidcOptions
 }
 
 export interface FaultSpec {
@@ -130,6 +133,8 @@ export interface Auth0Emulator {
   readonly issuer: string
   /** Actions and trigger bindings (emulators/auth0-actions.ts). */
   readonly actions: ActionsApi
+  /** Sign-in users, memberships and signing keys of the Authentication API (emulators/auth0-oidc.ts). */
+  readonly oidc: OidcControl
   /** Signs a test user in, runs the bound post-login Actions, returns RS256 tokens (emulators/auth0-login.ts). */
   login(options?: LoginOptions): Promise<LoginResult>
   close(): Promise<void>
@@ -292,6 +297,12 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     issuer: () => `https://${domain}/`,
     organization: (id) => organizations.get(id),
     postLoginActions: () => actions.bound('post-login'),
+  })
+  const oidc = createOidcService(options.oidc ?? {}, {
+    issuer: () => `https://${domain}/`,
+    organization: (idOrName) =>
+      organizations.get(idOrName) ?? [...organizations.values()].find((org) => org.name === idOrName),
+    logins,
   })
 
   function makeBucket(config: Bucket | false | undefined): BucketState | undefined {
@@ -580,6 +591,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
       }
     }
 
+    if (await oidc.handle(req, res, url, entry, body)) return
     if (isToken) {
       if (method !== 'POST') return send(res, entry, 404, apiError(404, 'Not Found').body)
       try {
@@ -632,6 +644,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     issuer: `https://${domain}/`,
     actions,
     login: (login) => logins.login(login),
+    oidc: oidc.control,
     requests,
     injectFault(fault) {
       faults.push({ spec: { ...fault }, remaining: fault.times ?? 1 })
