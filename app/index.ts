@@ -6,6 +6,8 @@
  *    audience and expiry; then reads the namespaced claims into typed `AccessClaims`.
  * 2. `gatedContentQuery(claims)` gives the GROQ and its parameters (claims are never put into the query text).
  * 3. Anything missing or wrong is a deny with a typed `reason`, and the app shows no gated content.
+ * 4. `applyLivePolicy(decision, rows)` narrows a token's decision to the Organization's policy as published now
+ *    (`LIVE_POLICY_QUERY`), so a revoke in the Studio stops access on the next request instead of at token expiry.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { type AccessClaims, DEFAULT_CLAIM_NAMESPACE, namespaceProblem, readAccessClaims } from '../src/core/claims.ts'
@@ -32,6 +34,11 @@ export type DenyReason =
   | 'token-too-large'
   /** Not a JWS compact token, or its header or payload is not JSON. */
   | 'malformed-token'
+  /**
+   * Auth0's opaque access token (a JWE with `alg: dir`): issued when the login asked for no `audience`. Only the
+   * tenant's /userinfo reads it; the app must request an audience (its API identifier) to get a JWT.
+   */
+  | 'opaque-token'
   /** Signed with an algorithm other than RS256 (`none`, HS256 …). */
   | 'algorithm-not-allowed'
   /** The signature does not verify with the tenant's key. */
@@ -50,6 +57,14 @@ export type DenyReason =
   | 'no-access-claims'
   /** The access claims are there but of the wrong type, or too many or too long. */
   | 'invalid-claims'
+  /** (applyLivePolicy) No active, published policy for the token's Organization now: revoked since sign-in. */
+  | 'policy-revoked'
+  /** (applyLivePolicy) The policy's plan or role is not what the token says: sign in again or refresh. */
+  | 'policy-changed'
+  /** (applyLivePolicy) The live policy could not be read, or is ambiguous: fail closed. */
+  | 'policy-unavailable'
+  /** (applyLivePolicy) The token names no Organization (`org_id`), so there is no policy to check it against. */
+  | 'no-organization'
 
 export type AccessDecision =
   | {
@@ -95,6 +110,12 @@ export function createAccessVerifier(options: AccessVerifierOptions): AccessVeri
     if (token.length > MAX_TOKEN_LENGTH) {
       return deny('token-too-large', `the token is ${token.length} characters; at most ${MAX_TOKEN_LENGTH}`)
     }
+    if (isOpaqueToken(token)) {
+      return deny(
+        'opaque-token',
+        'the access token is opaque (Auth0 issues one when the login names no API): request an audience, e.g. authorizationParams.audience = your API identifier, to get a JWT access token',
+      )
+    }
     let payload: JWTPayload
     try {
       ;({ payload } = await jwtVerify(token, jwks, {
@@ -120,6 +141,77 @@ export function createAccessVerifier(options: AccessVerifierOptions): AccessVeri
   return {
     verify,
     verifyAuthorization: (header) => verify(bearerToken(header)),
+  }
+}
+
+/** A JWE compact token with `alg: dir` (five parts), the outline of Auth0's opaque access tokens. */
+function isOpaqueToken(token: string): boolean {
+  const parts = token.split('.')
+  if (parts.length !== 5) return false
+  try {
+    const header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8')) as { alg?: unknown }
+    return header.alg === 'dir'
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The Organization's policy as published now: active, not a draft or a release version. The role is the referenced
+ * role's slug and the entitlements are the published plan's, as the sync function writes them to Auth0. Run it with
+ * `{ organizationId: decision.organizationId }` on the published perspective, uncached (see examples/nextjs).
+ */
+export const LIVE_POLICY_QUERY = `*[_type == "accessPolicy" && auth0OrganizationId == $organizationId && status == "active"
+  && !(_id in path("drafts.**")) && !(_id in path("versions.**"))] {
+  plan, "role": role->slug.current, "contentTags": allowedContentTags,
+  "entitlements": *[_type == "plan" && key.current == ^.plan && !(_id in path("drafts.**"))][0].entitlements
+}`
+
+/** What LIVE_POLICY_QUERY returned, or that it failed (a network error, a timeout): both are read fail-closed. */
+export type LivePolicyRead = { readonly ok: true; readonly rows: unknown } | { readonly ok: false }
+
+const stringList = (value: unknown): string[] | undefined =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined
+
+/**
+ * The token's decision narrowed to the live policy. Revokes take effect at once: no active published policy, or a
+ * different plan or role, denies; tags and entitlements are the intersection of the token's and the policy's. Grants
+ * (a new tag) wait for the next sign-in or refresh, since the token's claims are the upper bound. Pure; never throws.
+ */
+export function applyLivePolicy(decision: AccessDecision, read: LivePolicyRead): AccessDecision {
+  if (!decision.allow) return decision
+  if (decision.organizationId === undefined) {
+    return deny('no-organization', 'the token names no Organization (org_id), so no policy can confirm its claims')
+  }
+  if (!read.ok)
+    return deny('policy-unavailable', "the Organization's live policy could not be read; access is denied until it can")
+  const rows = Array.isArray(read.rows) ? read.rows : []
+  if (rows.length === 0) {
+    return deny(
+      'policy-revoked',
+      'the Organization has no active, published access policy now (archived, paused or deleted since sign-in)',
+    )
+  }
+  if (rows.length > 1) {
+    return deny('policy-unavailable', 'the Organization has more than one active policy; an editor must archive one')
+  }
+  const row = rows[0] as { plan?: unknown; role?: unknown; contentTags?: unknown; entitlements?: unknown }
+  const { claims } = decision
+  if (row.plan !== claims.plan || row.role !== claims.role) {
+    return deny(
+      'policy-changed',
+      "the Organization's plan or role changed since sign-in: refresh the session or sign in again",
+    )
+  }
+  const liveTags = new Set(stringList(row.contentTags) ?? [])
+  const liveEntitlements = new Set(stringList(row.entitlements) ?? [])
+  return {
+    ...decision,
+    claims: {
+      ...claims,
+      contentTags: claims.contentTags.filter((tag) => liveTags.has(tag)),
+      entitlements: claims.entitlements.filter((entitlement) => liveEntitlements.has(entitlement)),
+    },
   }
 }
 
