@@ -8,7 +8,7 @@ import { type PolicyEvent, parsePolicyEvent, supersedingRevision } from './core/
 import { readStamp } from './core/metadata.ts'
 import { type Plan, planOrganization, rankClaimants } from './core/planner.ts'
 import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
-import { deletionSeen, judgeRevokes, REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings } from './core/revoke-guard.ts'
+import { judgeRevokes, REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings, releasedByEvent } from './core/revoke-guard.ts'
 import type { OrganizationsGateway, WriteAttempts } from './gateways/auth0.ts'
 import type { PolicyState, PolicyStore } from './gateways/sanity.ts'
 
@@ -154,7 +154,9 @@ async function reconcileUntilStable(
   const results = new Map<OrganizationId, EventOrganizationResult>()
   let pending = organizationIds
   let claimants = state.claimants
-  // Whether the latest read saw any published policy: the guard refuses a revoke planned from a read that saw none.
+  // Whether any read of this invocation saw a published policy. The guard asks whether this reader (token, dataset)
+  // can see the policies at all: once one read did, a later empty one is a dataset emptied meanwhile, and the
+  // revoke of a grant this invocation just wrote must still go out.
   let anyPolicy = state.anyPolicy
   const local = deps.local === true
   const checkRevoke =
@@ -163,7 +165,7 @@ async function reconcileUntilStable(
       const verdict = judgeRevokes(
         {
           policiesPublished: anyPolicy,
-          deletionSeen: deletionSeen(event, local, readStamp(observed)?.policyId),
+          releasedByEvent: releasedByEvent(event, organizationId, local, readStamp(observed)?.policyId),
           managed: 1,
           revokes: [organizationId],
           share: false,
@@ -191,7 +193,7 @@ async function reconcileUntilStable(
         const reloaded = await deps.policies.load(policyId, [organizationId])
         const by = mayHandOver && !mayHaveWritten ? supersedingRevision(event, reloaded.subject) : undefined
         if (by !== undefined) throw new Superseded(by)
-        anyPolicy = reloaded.anyPolicy
+        anyPolicy ||= reloaded.anyPolicy
         basis.set(organizationId, reloaded.claimants)
         return reloaded.claimants
       }
@@ -219,7 +221,7 @@ async function reconcileUntilStable(
       (id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(basis.get(id) ?? claimants, id),
     )
     claimants = fresh.claimants
-    anyPolicy = fresh.anyPolicy
+    anyPolicy ||= fresh.anyPolicy
     if (pending.length === 0) break
     notes.push(`policies changed while ${pending.join(', ')} was being written: synced again`)
   }

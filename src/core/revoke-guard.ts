@@ -6,10 +6,11 @@
  *
  * - **Empty read**: the read saw no published accessPolicy at all (any status) while there is something of ours to
  *   revoke. A dataset whose every policy was deleted looks the same, so that rare real case takes the override,
- *   with one exception (`deletionSeen`): the function handling the platform's own delete event of the very policy
- *   whose keys the Organization carries. That event is evidence the read cannot fake, and without it deleting the
- *   last policy of a dataset (the first thing anyone tries) would need the override. `sanity functions test` can
- *   send any event, so it never counts there.
+ *   with one exception (`releasedByEvent`): the function handling the platform's own event saying that the very
+ *   policy whose keys the Organization carries let go of it (deleted, or moved to another Organization). That event
+ *   is evidence the read cannot fake; without it, deleting the last policy of a dataset (the first thing anyone
+ *   tries) would need the override, and a late event of it would leave the keys behind for good. `sanity functions
+ *   test` can send any event, so it never counts there; nor does a run by hand.
  * - **Mass revoke**: more revokes than `max(minCount, floor(maxPercent % of the managed Organizations))`, where
  *   "managed" means the Organizations the run saw carrying our marker (`readStamp`).
  *
@@ -46,8 +47,8 @@ export interface RevokeCensus {
   readonly source?: string | undefined
   /** Whether the share rule applies: false where the run is no sample of the tenant (the function's own event). */
   readonly share?: boolean | undefined
-  /** The revoke answers the platform's delete event of the policy whose keys it removes (see `deletionSeen`). */
-  readonly deletionSeen?: boolean | undefined
+  /** The revoke answers the platform's event of the policy whose keys it removes (see `releasedByEvent`). */
+  readonly releasedByEvent?: boolean | undefined
 }
 
 export type RevokeRefusalReason = 'untrusted-read' | 'mass-revoke'
@@ -57,15 +58,22 @@ export type RevokeVerdict =
   | { readonly allow: false; readonly reason: RevokeRefusalReason; readonly message: string }
 
 /**
- * Whether a revoke answers a deletion the platform reported: a delete event (not one run by hand, not under
- * `sanity functions test`) of the policy whose marker the Organization carries.
+ * Whether the platform's event says that the policy whose marker the Organization carries let go of it: the policy
+ * was deleted, or now names another Organization (or none). Never for a run by hand or under `sanity functions test`.
  */
-export function deletionSeen(
-  event: { readonly operation: string; readonly byHand: boolean; readonly policyId: string },
+export function releasedByEvent(
+  event: {
+    readonly operation: string
+    readonly byHand: boolean
+    readonly policyId: string
+    readonly namedOrganizationId: string | undefined
+  },
+  organizationId: string,
   local: boolean,
   markerPolicyId: string | undefined,
 ): boolean {
-  return event.operation === 'delete' && !event.byHand && !local && markerPolicyId === event.policyId
+  if (event.byHand || local || markerPolicyId !== event.policyId) return false
+  return event.operation === 'delete' || event.namedOrganizationId !== organizationId
 }
 
 /** The most revokes one run may make without the override, for this many managed Organizations. */
@@ -88,7 +96,7 @@ function refusalOf(
   if (count === 0) return undefined
   const what = `Refused to revoke ${plural(count, 'Organization')} (${listed(census.revokes)}): nothing was revoked`
   const from = census.source ? ` of ${census.source}` : ''
-  if (!census.policiesPublished && !census.deletionSeen) {
+  if (!census.policiesPublished && !census.releasedByEvent) {
     const managed = Math.max(census.managed, count)
     return {
       reason: 'untrusted-read',

@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  deletionSeen,
   judgeRevokes,
   REVOKE_GUARD_DEFAULTS,
   type RevokeEntry,
+  releasedByEvent,
   revokeLimit,
 } from '../../src/core/revoke-guard.ts'
 
@@ -52,15 +52,18 @@ describe('the empty-read rule', () => {
     expect(verdict).toMatchObject({ allow: false, reason: 'untrusted-read' })
   })
 
-  it('the platform’s delete event of the policy that wrote the keys is evidence the read cannot fake', () => {
-    const event = { operation: 'delete', byHand: false, policyId: 'policy-acme' }
-    expect(deletionSeen(event, false, 'policy-acme')).toBe(true)
-    expect(deletionSeen(event, true, 'policy-acme')).toBe(false) // `sanity functions test` can send any event
-    expect(deletionSeen({ ...event, byHand: true }, false, 'policy-acme')).toBe(false)
-    expect(deletionSeen({ ...event, operation: 'update' }, false, 'policy-acme')).toBe(false)
-    expect(deletionSeen(event, false, 'policy-other')).toBe(false)
+  it('the platform’s event that the policy let go of the Organization is evidence the read cannot fake', () => {
+    const deleted = { operation: 'delete', byHand: false, policyId: 'policy-acme', namedOrganizationId: 'org_a' }
+    expect(releasedByEvent(deleted, 'org_a', false, 'policy-acme')).toBe(true)
+    const moved = { ...deleted, operation: 'update', namedOrganizationId: 'org_b' }
+    expect(releasedByEvent(moved, 'org_a', false, 'policy-acme')).toBe(true) // moved from org_a to org_b
+    expect(releasedByEvent({ ...moved, namedOrganizationId: undefined }, 'org_a', false, 'policy-acme')).toBe(true)
+    expect(releasedByEvent(moved, 'org_b', false, 'policy-acme')).toBe(false) // it names org_b now
+    expect(releasedByEvent(deleted, 'org_a', true, 'policy-acme')).toBe(false) // `sanity functions test` sends anything
+    expect(releasedByEvent({ ...deleted, byHand: true }, 'org_a', false, 'policy-acme')).toBe(false)
+    expect(releasedByEvent(deleted, 'org_a', false, 'policy-other')).toBe(false) // another policy's keys
     const census = { policiesPublished: false, managed: 1, revokes: ids(1), share: false }
-    expect(judgeRevokes({ ...census, deletionSeen: true }, defaults, 'function')).toEqual({ allow: true })
+    expect(judgeRevokes({ ...census, releasedByEvent: true }, defaults, 'function')).toEqual({ allow: true })
   })
 })
 
