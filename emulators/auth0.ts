@@ -517,7 +517,10 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
         const entries = Object.entries(update.metadata).filter(
           (pair): pair is [string, string] => typeof pair[1] === 'string',
         )
-        org.metadata = Object.fromEntries(entries)
+        // An empty map is not kept: after `metadata: {}` Auth0 answers, and reads, without `metadata`
+        // (auth0/terraform-provider-auth0 test/data/recordings/TestAccOrganization.yaml #38, #40).
+        if (entries.length > 0) org.metadata = Object.fromEntries(entries)
+        else delete org.metadata
       }
       return structuredClone(org)
     }
