@@ -192,7 +192,8 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
 
   function find(id: string): StoredAction {
     const action = actions.get(id)
-    if (!action) fail(404, 'That action does not exist.', 'not_found')
+    // No errorCode, as recorded (auth0/terraform-provider-auth0 TestAccDataSourceAction.yaml #1).
+    if (!action) fail(404, 'That action does not exist.')
     return action
   }
 
@@ -359,7 +360,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
   function findVersion(action: StoredAction, versionId: string): Version {
     const version = action.versions.find((candidate) => candidate.id === versionId)
     // The wording of this 404 and of the next 400 is the emulator's: no recording covers them.
-    if (!version) fail(404, 'That action version does not exist.', 'not_found')
+    if (!version) fail(404, 'That action version does not exist.')
     return version
   }
 
@@ -407,14 +408,14 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       const value = ref.value
       if (ref.type === 'binding_id') {
         const existing = current.find((binding) => binding.id === value)
-        if (!existing) fail(404, `Binding ${value} does not exist on trigger ${triggerId}.`, 'not_found')
+        if (!existing) fail(404, `Binding ${value} does not exist on trigger ${triggerId}.`)
         return { ...existing, displayName: typeof displayName === 'string' ? displayName : existing.displayName }
       }
       let action: StoredAction | undefined
       if (ref.type === 'action_id') action = actions.get(value)
       else if (ref.type === 'action_name') action = [...actions.values()].find((a) => a.name === value)
       else invalid(`'ref.type must be binding_id, action_id or action_name' on bindings[${index}].`)
-      if (!action) return fail(404, `Action ${value} does not exist.`, 'not_found')
+      if (!action) return fail(404, `Action ${value} does not exist.`)
       if (!action.supportedTriggers.some((trigger) => trigger.id === triggerId)) {
         invalid(`Action '${action.name}' does not support the trigger ${triggerId}.`)
       }
@@ -493,7 +494,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
     const triggerBindings = /^\/api\/v2\/actions\/triggers\/([^/]+)\/bindings$/.exec(path)
     if (triggerBindings?.[1] !== undefined) {
       const triggerId = decodeURIComponent(triggerBindings[1])
-      if (!TRIGGERS.has(triggerId)) fail(404, `Trigger ${triggerId} does not exist.`, 'not_found')
+      if (!TRIGGERS.has(triggerId)) fail(404, `Trigger ${triggerId} does not exist.`)
       if (method === 'GET') {
         authorize('read:actions')
         const page = Number(url.searchParams.get('page') ?? 0)
