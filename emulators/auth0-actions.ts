@@ -80,6 +80,11 @@ export interface ActionsApi {
 
 export const NOT_HANDLED = Symbol('not handled')
 
+/** An answer sent with 201 Created instead of 200. */
+export class Created {
+  constructor(readonly body: unknown) {}
+}
+
 /** The deploy script's own Machine-to-Machine client: Actions scopes only, nothing on Organizations. */
 export const DEPLOY_CLIENT = {
   clientId: 'deploy-client-id',
@@ -447,7 +452,8 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       }
       if (method === 'POST') {
         authorize('create:actions')
-        return view(create(body))
+        // 201, as recorded (auth0/terraform-provider-auth0 TestAccAction.yaml #0) and in the OpenAPI file.
+        return new Created(view(create(body)))
       }
     }
     const one = /^\/api\/v2\/actions\/actions\/([^/]+)(\/deploy)?$/.exec(path)

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
-import { type ActionsApi, createActionsApi, NOT_HANDLED } from './auth0-actions.ts'
+import { type ActionsApi, Created, createActionsApi, NOT_HANDLED } from './auth0-actions.ts'
 import { createLoginService, type LoginOptions, type LoginResult } from './auth0-login.ts'
 import { createOidcService, type OidcControl, type OidcOptions } from './auth0-oidc.ts'
 import { ensureTestCertificate } from './tls.ts'
@@ -620,7 +620,9 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
       bucket.tokens -= 1
     }
     try {
-      send(res, entry, 200, handleApi(req, url, entry), rateLimitHeaders(bucket))
+      const answer = handleApi(req, url, entry)
+      if (answer instanceof Created) send(res, entry, 201, answer.body, rateLimitHeaders(bucket))
+      else send(res, entry, 200, answer, rateLimitHeaders(bucket))
     } catch (error) {
       if (!(error instanceof HttpError)) throw error
       send(res, entry, error.status, error.body, rateLimitHeaders(bucket))
