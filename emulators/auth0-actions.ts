@@ -82,7 +82,10 @@ export const NOT_HANDLED = Symbol('not handled')
 
 /** An answer sent with 201 Created instead of 200. */
 export class Created {
-  constructor(readonly body: unknown) {}
+  readonly body: unknown
+  constructor(body: unknown) {
+    this.body = body
+  }
 }
 
 /** The deploy script's own Machine-to-Machine client: Actions scopes only, nothing on Organizations. */
