@@ -102,6 +102,7 @@ interface Version {
   number: number
   code: string
   runtime: string
+  dependencies: unknown[]
   secrets: Record<string, string>
   status: 'built' | 'failed'
   errors: ActionError[]
@@ -179,6 +180,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       number: action.versions.length + 1,
       code: action.code,
       runtime: action.runtime,
+      dependencies: structuredClone(action.dependencies),
       secrets: Object.fromEntries([...action.secrets].map(([name, secret]) => [name, secret.value])),
       status: 'failed',
       errors: structuredClone(errors),
@@ -210,7 +212,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       id: version.id,
       action_id: action.id,
       code: version.code,
-      dependencies: [],
+      dependencies: structuredClone(version.dependencies),
       deployed,
       runtime: version.runtime,
       secrets: Object.keys(version.secrets).map((name) => ({ name, updated_at: version.createdAt })),
@@ -225,8 +227,36 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
     }
   }
 
+  /**
+   * An Action's `deployed_version` and `current_version`, as recorded after a deploy (auth0/terraform-provider-auth0
+   * TestAccAction.yaml #12): no action_id, no action; `current_version` is a shorter summary with status "BUILT"
+   * (sic) and build_time. Which version is current during a deploy's lag is not recorded: the newest deployed here.
+   */
+  function deployedVersionView(action: StoredAction, version: Version) {
+    const { action: _action, action_id: _actionId, ...rest } = versionView(action, version)
+    return rest
+  }
+
+  function currentVersionView(version: Version) {
+    return {
+      id: version.id,
+      code: version.code,
+      runtime: version.runtime,
+      status: version.status.toUpperCase(),
+      number: version.number,
+      build_time: version.createdAt,
+      created_at: version.createdAt,
+      updated_at: version.createdAt,
+    }
+  }
+
+  function latestDeployed(action: StoredAction): Version | undefined {
+    return action.versions.findLast((version) => version.activatesAt !== undefined)
+  }
+
   function view(action: StoredAction): Record<string, unknown> {
     const deployed = active(action)
+    const latest = latestDeployed(action)
     const current = status(action)
     return {
       id: action.id,
@@ -239,9 +269,10 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       dependencies: structuredClone(action.dependencies),
       runtime: action.runtime,
       secrets: [...action.secrets].map(([name, secret]) => ({ name, updated_at: secret.updatedAt })),
-      ...(deployed ? { deployed_version: versionView(action, deployed) } : {}),
+      ...(latest ? { current_version: currentVersionView(latest) } : {}),
+      ...(deployed ? { deployed_version: deployedVersionView(action, deployed) } : {}),
+      // No built_at on the Action itself: recorded GETs of a built draft have none (TestAccAction.yaml #1).
       status: current,
-      ...(current === 'built' ? { built_at: new Date(action.buildStartedAt + action.buildMs).toISOString() } : {}),
     }
   }
 
@@ -325,6 +356,11 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       action.code = input.code
     }
     if (input.runtime !== undefined) action.runtime = String(input.runtime)
+    // Kept from the PATCH, as recorded (TestAccAction.yaml #5).
+    if (input.dependencies !== undefined) {
+      if (!Array.isArray(input.dependencies)) invalid(`'Expected type array' on property dependencies.`)
+      action.dependencies = structuredClone(input.dependencies)
+    }
     if (input.supported_triggers !== undefined) action.supportedTriggers = readTriggers(input.supported_triggers)
     if (input.secrets !== undefined) action.secrets = readSecrets(input.secrets, action.secrets)
     action.updatedAt = now()
@@ -339,6 +375,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
     const version = addVersion(action, {
       code: action.code,
       runtime: action.runtime,
+      dependencies: action.dependencies,
       secrets: Object.fromEntries([...action.secrets].map(([name, secret]) => [name, secret.value])),
       lagMs,
     })
@@ -348,13 +385,14 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
 
   function addVersion(
     action: StoredAction,
-    from: { code: string; runtime: string; secrets: Record<string, string>; lagMs: number },
+    from: { code: string; runtime: string; dependencies: unknown[]; secrets: Record<string, string>; lagMs: number },
   ): Version {
     const version: Version = {
       id: randomUUID(),
       number: action.versions.length + 1,
       code: from.code,
       runtime: from.runtime,
+      dependencies: structuredClone(from.dependencies),
       secrets: { ...from.secrets },
       status: 'built',
       errors: [],
