@@ -237,6 +237,26 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
     return rest
   }
 
+  /**
+   * The answer to a deploy, as recorded (TestAccAction.yaml #11, TestAccTriggerActions.yaml #2): the new version,
+   * `deployed: false`, no action_id or built_at, and a summary of the Action. A version's deploy (rollback) is not
+   * recorded: it answers the same.
+   */
+  function deployAnswer(action: StoredAction, version: Version) {
+    const { action: _action, action_id: _actionId, built_at: _builtAt, ...rest } = versionView(action, version, false)
+    return {
+      ...rest,
+      action: {
+        id: action.id,
+        name: action.name,
+        supported_triggers: structuredClone(action.supportedTriggers),
+        created_at: action.createdAt,
+        updated_at: action.updatedAt,
+        all_changes_deployed: action.allChangesDeployed,
+      },
+    }
+  }
+
   function currentVersionView(version: Version) {
     return {
       id: version.id,
@@ -503,7 +523,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       if (one[2] && method === 'POST') {
         authorize('create:actions')
         const action = find(id)
-        return versionView(action, deploy(action), false)
+        return deployAnswer(action, deploy(action))
       }
       if (!one[2] && method === 'GET') {
         authorize('read:actions')
@@ -535,7 +555,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
       }
       if (versionId !== undefined && versions[3] && method === 'POST') {
         authorize('create:actions')
-        return versionView(action, deployVersion(action, versionId, body), false)
+        return deployAnswer(action, deployVersion(action, versionId, body))
       }
     }
     const triggerBindings = /^\/api\/v2\/actions\/triggers\/([^/]+)\/bindings$/.exec(path)
