@@ -146,6 +146,16 @@ const TRIGGERS = new Set(['post-login', 'credentials-exchange', 'pre-user-regist
 
 const BINDING_LAG = 'Trying to create a binding for an action that has not been deployed yet.'
 
+/**
+ * A list page's counters as Auth0 sends them: zero values left out, so `page` only after the first page and
+ * `total` only on a page with items (auth0/terraform-provider-auth0 TestAccDataSourceAction.yaml #0 and #8,
+ * TestAccTriggerActions.yaml #11, #12 and the per_page=50 reads of no bindings). The versions list is not recorded:
+ * the same here.
+ */
+function listFields(count: number, total: number, page: number, perPage: number) {
+  return { ...(count > 0 ? { total } : {}), ...(page !== 0 ? { page } : {}), per_page: perPage }
+}
+
 export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): ActionsApi {
   const options: ActionsEmulatorOptions = { ...initial }
   const actions = new Map<string, StoredAction>()
@@ -509,7 +519,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
             (trigger === null || action.supportedTriggers.some((t) => t.id === trigger)),
         )
         const items = all.slice(page * perPage, page * perPage + perPage).map(view)
-        return { actions: items, total: all.length, page, per_page: perPage }
+        return { actions: items, ...listFields(items.length, all.length, page, perPage) }
       }
       if (method === 'POST') {
         authorize('create:actions')
@@ -547,7 +557,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
         const perPage = Number(url.searchParams.get('per_page') ?? 20)
         const all = [...action.versions].reverse()
         const items = all.slice(page * perPage, page * perPage + perPage).map((v) => versionView(action, v))
-        return { total: all.length, page, per_page: perPage, versions: items }
+        return { versions: items, ...listFields(items.length, all.length, page, perPage) }
       }
       if (versionId !== undefined && !versions[3] && method === 'GET') {
         authorize('read:actions')
@@ -568,7 +578,7 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
         const perPage = Number(url.searchParams.get('per_page') ?? 20)
         const all = bindingsByTrigger.get(triggerId) ?? []
         const items = all.slice(page * perPage, page * perPage + perPage).map(bindingView)
-        return { bindings: items, total: all.length, page, per_page: perPage }
+        return { bindings: items, ...listFields(items.length, all.length, page, perPage) }
       }
       if (method === 'PATCH') {
         authorize('update:actions')
