@@ -461,13 +461,29 @@ export function createActionsApi(initial: ActionsEmulatorOptions, fail: Fail): A
     return version
   }
 
+  /**
+   * The Action as a binding shows it, as recorded (TestAccTriggerActions.yaml #10, #11): no draft (code,
+   * dependencies, runtime, secrets, status).
+   */
+  function bindingActionView(action: StoredAction) {
+    const {
+      code: _code,
+      dependencies: _deps,
+      runtime: _runtime,
+      secrets: _secrets,
+      status: _status,
+      ...summary
+    } = view(action)
+    return summary
+  }
+
   function bindingView(binding: Binding) {
     const action = actions.get(binding.actionId)
     return {
       id: binding.id,
       trigger_id: binding.triggerId,
       display_name: binding.displayName,
-      action: action ? view(action) : undefined,
+      action: action ? bindingActionView(action) : undefined,
       created_at: binding.createdAt,
       updated_at: binding.updatedAt,
     }
