@@ -203,7 +203,8 @@ export const SETTINGS: readonly Setting[] = [
     entryPoints: ['reconcile'],
     functions: ALL_FUNCTIONS,
     via: 'env add',
-    meaning: 'refuse a run that would revoke more than this share of the Organizations we manage…',
+    meaning:
+      'refuse all of a run’s revokes when they are more than this share of the Organizations carrying our marker (and more than REVOKE_GUARD_MIN_COUNT)',
   },
   {
     name: 'REVOKE_GUARD_MIN_COUNT',
@@ -215,7 +216,8 @@ export const SETTINGS: readonly Setting[] = [
     entryPoints: ['reconcile'],
     functions: ALL_FUNCTIONS,
     via: 'env add',
-    meaning: '…once it would revoke at least this many (a small tenant can lose one or two without a refusal)',
+    meaning:
+      'revokes a run may always make, whatever the share (small tenants, narrow runs); a read that saw no published policy is refused regardless',
   },
   {
     name: 'ALLOW_MASS_REVOKE',
