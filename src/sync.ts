@@ -4,7 +4,7 @@
  */
 import type { Metadata, OrganizationId } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
-import { type PolicyEvent, parsePolicyEvent, supersedingRevision } from './core/event.ts'
+import { expectedSubject, type PolicyEvent, parsePolicyEvent, supersedingRevision } from './core/event.ts'
 import { readStamp } from './core/metadata.ts'
 import { type Plan, planOrganization, rankClaimants } from './core/planner.ts'
 import { formatIssues, type PolicySource, parsePolicy } from './core/policy.ts'
@@ -85,7 +85,9 @@ export async function syncPolicyEvent(data: unknown, deps: SyncDeps): Promise<Sy
 
   let state: PolicyState
   try {
-    state = await deps.policies.load(event.policyId, event.organizationIds)
+    // A read that has not caught up with the event's own commit waits until it has (or fails visibly): a lagging
+    // query must never pass for a later revision (a hand-over) or a deletion (a revoke).
+    state = await deps.policies.load(event.policyId, event.organizationIds, expectedSubject(event))
   } catch (error) {
     return { ...base, outcome: 'failed', organizations: [], rounds: 0, error: asSyncError(error) }
   }
@@ -190,7 +192,7 @@ async function reconcileUntilStable(
       basis.set(organizationId, claimants)
       const mayHandOver = rounds === 1 && organizationId === event.namedOrganizationId
       const refresh: Refresh = async ({ mayHaveWritten }) => {
-        const reloaded = await deps.policies.load(policyId, [organizationId])
+        const reloaded = await deps.policies.load(policyId, [organizationId], expectedSubject(event))
         const by = mayHandOver && !mayHaveWritten ? supersedingRevision(event, reloaded.subject) : undefined
         if (by !== undefined) throw new Superseded(by)
         anyPolicy ||= reloaded.anyPolicy
@@ -215,7 +217,7 @@ async function reconcileUntilStable(
       if (result.outcome === 'granted' || result.outcome === 'revoked') wrote.push(organizationId)
     }
     if (wrote.length === 0 || rounds > (deps.verifyRounds ?? DEFAULT_VERIFY_ROUNDS)) break
-    const fresh = await deps.policies.load(policyId, wrote).catch(() => undefined)
+    const fresh = await deps.policies.load(policyId, wrote, expectedSubject(event)).catch(() => undefined)
     if (!fresh) break
     pending = wrote.filter(
       (id) => claimantsSignature(fresh.claimants, id) !== claimantsSignature(basis.get(id) ?? claimants, id),

@@ -94,3 +94,24 @@ export function supersedingRevision(
   if (subject === null) return 'a deletion'
   return typeof subject._rev === 'string' && subject._rev !== event.revision ? `revision ${subject._rev}` : undefined
 }
+
+/**
+ * What the policy must look like to a read that has caught up with the event's own commit: its revision, or gone
+ * after a delete. Undefined when it cannot be told (no revision in the projection, a run by hand): then no read is
+ * held back. Queries lag commits (Sanity docs "Transactions"), so a query that shows anything else has either not
+ * caught up yet or sees a later revision; only the Doc API, which reads the document itself, tells which.
+ */
+export type ExpectedSubject = { readonly revision: string } | { readonly deleted: true }
+
+export function expectedSubject(
+  event: Pick<PolicyEvent, 'operation' | 'byHand' | 'revision'>,
+): ExpectedSubject | undefined {
+  if (event.byHand) return undefined
+  if (event.operation === 'delete') return { deleted: true }
+  return event.revision === undefined ? undefined : { revision: event.revision }
+}
+
+/** Whether a read's view of the subject (its `_rev`, or null when absent) is the one the event expects. */
+export function showsExpected(expected: ExpectedSubject, rev: string | null): boolean {
+  return 'deleted' in expected ? rev === null : rev === expected.revision
+}

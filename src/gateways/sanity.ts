@@ -13,6 +13,7 @@ import type {
 } from '../../sanity.types.ts'
 import type { OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
+import { type ExpectedSubject, showsExpected } from '../core/event.ts'
 import { withEntitlements } from '../core/plans.ts'
 import type { PolicySource } from '../core/policy.ts'
 import { lakeFailure } from './lake-failure.ts'
@@ -54,7 +55,12 @@ export interface PolicyState {
 }
 
 export interface PolicyStore {
-  load(policyId: string, organizationIds: readonly OrganizationId[]): Promise<PolicyState>
+  /**
+   * With `expected` (the event's own revision, or its deletion), a query that shows the policy otherwise is checked
+   * against the Doc API: a query that has not caught up with the event's commit is asked again until it has (a
+   * bounded wait), so a lagging read is never taken for a later revision or a deletion.
+   */
+  load(policyId: string, organizationIds: readonly OrganizationId[], expected?: ExpectedSubject): Promise<PolicyState>
   /** The dataset read, in words, for messages: `dataset "production" of project "abc123"`. */
   readonly source: string
 }
@@ -71,28 +77,68 @@ export function sourceOf(client: SanityClient): string {
  */
 export const QUERY_TIMEOUT_MS = 15_000
 
-export function createPolicyStore(client: SanityClient, options: { timeoutMs?: number } = {}): PolicyStore {
+/**
+ * How long a policy read waits for the query layer to catch up with a revision the Doc API already has. Sanity
+ * documents the lag but not its size; seconds at most in practice. Past it the invocation fails (retryable) and
+ * records a failed status, which the repair path picks up, instead of acting on a stale read.
+ */
+export const QUERY_CATCH_UP_MS = 10_000
+
+export function createPolicyStore(
+  client: SanityClient,
+  options: { timeoutMs?: number; catchUpMs?: number } = {},
+): PolicyStore {
   const timeout = options.timeoutMs ?? QUERY_TIMEOUT_MS
+  const catchUpMs = options.catchUpMs ?? QUERY_CATCH_UP_MS
+  const query = async (policyId: string, organizationIds: readonly OrganizationId[]) => {
+    try {
+      // Typed from the Studio schema by typegen; parsePolicy still checks every value, as the Lake enforces no schema.
+      const result: POLICY_STATE_QUERY_RESULT | null = await client.fetch(
+        POLICY_STATE_QUERY,
+        { policyId, organizationIds: [...organizationIds] },
+        { perspective: 'published', tag: 'auth0-access-sync', timeout },
+      )
+      const plans = result?.plans ?? []
+      const [subject = null] = result?.subject ? withEntitlements([result.subject], plans) : []
+      return {
+        subject,
+        claimants: withEntitlements(result?.claimants ?? [], plans),
+        anyPolicy: result?.anyPolicy === true,
+      }
+    } catch (error) {
+      throw lakeReadError(error, client, timeout)
+    }
+  }
+  const revOf = (doc: { _rev?: unknown } | null | undefined) => (typeof doc?._rev === 'string' ? doc._rev : null)
   return {
     source: sourceOf(client),
-    async load(policyId, organizationIds) {
-      try {
-        // Typed from the Studio schema by typegen; parsePolicy still checks every value, as the Lake enforces no schema.
-        const result: POLICY_STATE_QUERY_RESULT | null = await client.fetch(
-          POLICY_STATE_QUERY,
-          { policyId, organizationIds: [...organizationIds] },
-          { perspective: 'published', tag: 'auth0-access-sync', timeout },
-        )
-        const plans = result?.plans ?? []
-        const [subject = null] = result?.subject ? withEntitlements([result.subject], plans) : []
-        return {
-          subject,
-          claimants: withEntitlements(result?.claimants ?? [], plans),
-          anyPolicy: result?.anyPolicy === true,
+    async load(policyId, organizationIds, expected) {
+      const started = Date.now()
+      const latest = async () => {
+        try {
+          return revOf(await client.getDocument(policyId, { tag: 'auth0-access-sync.latest' }))
+        } catch (error) {
+          throw lakeReadError(error, client, timeout)
         }
-      } catch (error) {
-        throw lakeReadError(error, client, timeout)
       }
+      let state = await query(policyId, organizationIds)
+      if (!expected || showsExpected(expected, revOf(state.subject))) return state
+      // The Doc API reads the document itself: a query that shows the same revision has caught up with the event's
+      // commit (and a later one); one that shows another has not, or not with a later one: asked again.
+      let current = await latest()
+      for (let wait = 100; revOf(state.subject) !== current; wait = Math.min(wait * 2, 1_000)) {
+        if (Date.now() - started + wait > catchUpMs) {
+          throw new SyncError(
+            'content-lake-unavailable',
+            `The Content Lake's queries had not caught up with policy ${policyId} after ${Math.round(catchUpMs / 1000)} s (queries show ${revOf(state.subject) ?? 'no policy'}, the document is at ${current ?? 'deleted'}), so nothing was sent to Auth0. Queries lag commits; a later invocation, or the repair step, syncs it.`,
+            { retryable: true },
+          )
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait))
+        ;[state, current] = await Promise.all([query(policyId, organizationIds), latest()])
+        if (showsExpected(expected, revOf(state.subject))) return state
+      }
+      return state
     },
   }
 }
