@@ -32,6 +32,18 @@
 // read answers with what is visible, empty rather than an error. Writes without permission fail with 403
 // `insufficientPermissionsError` (the body Sanity answers, seen in sanity-io/sanity#3284). Not modelled: ACLs on the
 // Studio's listen, actions and history endpoints (content-lake-studio.ts), which the dev stack uses open.
+//
+// As the platform behaves where tests tend to be kind (platform-facts.md "Added: how the platforms behave"):
+//   - query lag (`queryLag`, `setQueryLag`): "there is a delay between a transaction being committed and the changes
+//     being visible to queries" (Sanity docs "Transactions"). With it on, /data/query answers from the newest
+//     snapshot that is at least `ms` old (or `commits` commits behind the latest), while the Doc API, mutations
+//     (including query-selected ones) and the Studio's listen endpoint see the latest. Off unless asked: most suites
+//     write, then query at once; the strict runner (blueprint-runner.ts) turns it on for `npm run dev`.
+//   - second-precision `_updatedAt` / `_createdAt` on committed revisions ("2026-05-06T10:17:10Z", platform-facts.md
+//     "Timestamps"); the request log keeps milliseconds.
+//   - lineage: the `x-sanity-lineage` header @sanity/client (>= 7.12, index.node.js: from X_SANITY_LINEAGE) sends
+//     on every request of a function is recorded on the committed changes (`MutationChange.lineage`), so the
+//     runner can stop a chain after 16 hops as the platform does (`MAX_RECURSION_COUNT` in @sanity/functions).
 
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
@@ -87,9 +99,20 @@ export interface ContentLakeEmulatorOptions {
    */
   aclMode?: 'public' | 'private'
   documents?: SanityDocumentLike[]
+  /** Queries lag behind commits (see the header); absent: queries see every commit at once. */
+  queryLag?: QueryLag
   now?: () => Date
   /** Port to listen on (default: any free port). */
   port?: number
+}
+
+/**
+ * How far /data/query lags behind commits. A commit becomes visible to queries once it is `ms` old, or once
+ * `commits` later commits exist in its dataset, whichever comes first (at least one of the two must be set).
+ */
+export interface QueryLag {
+  readonly ms?: number
+  readonly commits?: number
 }
 
 export interface ContentLakeClientConfig {
@@ -151,6 +174,8 @@ export interface MutationChange {
   before: StoredDocument | null
   after: StoredDocument | null
   transactionId: string
+  /** The `x-sanity-lineage` header of the request that committed it (a function's write), if any. */
+  lineage?: string
 }
 
 export type MutationListener = (change: MutationChange) => void | Promise<void>
@@ -206,7 +231,19 @@ export interface ContentLakeEmulator {
    * Applies mutations (the /data/mutate body's `mutations`) as one transaction and commits it, as the mutate
    * endpoint does. Throws `HttpFailure` (the response the endpoint would give) when a mutation fails.
    */
-  transact(mutations: unknown[], transactionId?: string, dataset?: string): Promise<TransactionResult>
+  transact(
+    mutations: unknown[],
+    transactionId?: string,
+    dataset?: string,
+    options?: { readonly lineage?: string },
+  ): Promise<TransactionResult>
+  /** Turns query lag on (or off with undefined) from now on; commits made before stay as visible as they were. */
+  setQueryLag(lag: QueryLag | undefined): void
+  /**
+   * The dataset's current documents, sorted by `_id`, not copied: for the runner's filters and projections, which
+   * must see the state at a commit without cloning the dataset per change. Read only.
+   */
+  view(dataset?: string): readonly StoredDocument[]
   /** Adds a middleware that runs before the data endpoints, e.g. the Studio's endpoints (content-lake-studio.ts). */
   use(middleware: Middleware): void
   /** The request handler, so another server (HTTP/2 for browsers, see content-lake-studio.ts) can serve the API. */
@@ -586,8 +623,15 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
   const sockets = new Set<Duplex>()
   const tunnelled = new WeakSet<object>()
   const middlewares: Middleware[] = []
+  let queryLag = options.queryLag
+  /** Per dataset, the snapshots queries may still be answered from (oldest first), while lag is on. */
+  const history = new Map<string, { at: number; docs: StoredDocument[] }[]>()
+  /** Mutations are applied and committed one at a time per dataset, as the Content Lake serialises transactions. */
+  const mutateChains = new Map<string, Promise<unknown>>()
 
   const timestamp = () => now().toISOString()
+  // Sanity stores revision timestamps to the second (platform-facts.md "Timestamps").
+  const revisionTime = () => timestamp().replace(/\.\d+Z$/, 'Z')
   /** The dataset's store; throws for a dataset the project does not have. */
   const storeOf = (name: string): Map<string, StoredDocument> => {
     const store = stores.get(name)
@@ -611,9 +655,11 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     const store = storeOf(name)
     return docs.map((doc) => {
       if (typeof doc._id !== 'string' || doc._id === '') throw new Error('Seeded documents need an _id')
-      const at = timestamp()
+      const at = revisionTime()
       const stored = stamp(doc, doc._rev ?? randomId(), doc._updatedAt ?? at, doc._createdAt)
       store.set(stored._id, stored)
+      // Seeded documents were there all along: queries see them at once.
+      history.delete(name)
       return clone(stored)
     })
   }
@@ -762,7 +808,7 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         : defaultPerspective(apiVersion)
     const returnQuery = (search.get('returnQuery') ?? String(bodyObject.returnQuery ?? 'true')) !== 'false'
     // What the caller may not read is not there: an empty result, not an error, as on the platform.
-    const visible = sortedDocuments(target.dataset).filter(access.read)
+    const visible = queryView(target.dataset).filter(access.read)
     const result = await runQuery(query, params, documentsInPerspective(visible, perspective), target.dataset)
     const ms = Math.max(1, Math.round(performance.now() - started))
     return returnQuery ? { ms, query, result } : { ms, result }
@@ -815,7 +861,7 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     outcome: MutationOutcome
   }> {
     const working = new Map(storeOf(name))
-    const at = timestamp()
+    const at = revisionTime()
     const results: MutationOutcome['results'] = []
     const rev = transactionId
 
@@ -911,7 +957,51 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     return { working, outcome: { transactionId, results } }
   }
 
-  async function handleMutate(url: URL, body: unknown, name: string, access: Access): Promise<JsonObject> {
+  /** What a query sees in `name`: the latest commit, or with lag on the newest state already visible. */
+  function queryView(name: string): StoredDocument[] {
+    const states = history.get(name)
+    if (!queryLag || !states) return sortedDocuments(name)
+    const { ms, commits } = queryLag
+    const at = Date.now()
+    // states[0] is the state before the oldest remembered commit (always visible); states[i] the state after a
+    // commit, followed by (length - 1 - i) later ones.
+    let visible = 0
+    for (let i = states.length - 1; i > 0; i--) {
+      const state = states[i] as { at: number }
+      if ((ms !== undefined && at - state.at >= ms) || (commits !== undefined && states.length - 1 - i >= commits)) {
+        visible = i
+        break
+      }
+    }
+    if (visible === states.length - 1) {
+      history.delete(name)
+      return sortedDocuments(name)
+    }
+    // Visibility only moves forward: older states are never needed again.
+    states.splice(0, visible)
+    return [...(states[0] as { docs: StoredDocument[] }).docs].sort((a, b) =>
+      a._id < b._id ? -1 : a._id > b._id ? 1 : 0,
+    )
+  }
+
+  /** Serialises `apply` with the dataset's other transactions. */
+  function serialised<T>(name: string, apply: () => Promise<T>): Promise<T> {
+    const previous = mutateChains.get(name) ?? Promise.resolve()
+    const next = previous.then(apply, apply)
+    mutateChains.set(
+      name,
+      next.catch(() => undefined),
+    )
+    return next
+  }
+
+  async function handleMutate(
+    url: URL,
+    body: unknown,
+    name: string,
+    access: Access,
+    lineage: string | undefined,
+  ): Promise<JsonObject> {
     if (!isObject(body) || !Array.isArray(body.mutations)) {
       throw lakeError(400, 'httpBadRequest', 'Request body must be an object with a "mutations" array')
     }
@@ -923,8 +1013,12 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         ? body.transactionId
         : (search.get('transactionId') ?? randomId())
 
-    const { working, outcome } = await applyMutations(body.mutations, transactionId, name)
-    if (!flag('dryRun')) commit(working, transactionId, name)
+    const mutations = body.mutations
+    const { outcome } = await serialised(name, async () => {
+      const applied = await applyMutations(mutations, transactionId, name)
+      if (!flag('dryRun')) commit(applied.working, transactionId, name, lineage)
+      return applied
+    })
 
     const returnDocuments = flag('returnDocuments')
     return {
@@ -935,8 +1029,11 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
     }
   }
 
-  function commit(working: Map<string, StoredDocument>, transactionId: string, name: string): void {
+  function commit(working: Map<string, StoredDocument>, transactionId: string, name: string, lineage?: string): void {
     const store = storeOf(name)
+    // For lagging queries, the state before the first commit they have not seen yet (documents are never mutated
+    // once stored, so a shallow copy of the store is a snapshot).
+    if (queryLag && !history.has(name)) history.set(name, [{ at: Number.NEGATIVE_INFINITY, docs: [...store.values()] }])
     const changes: MutationChange[] = []
     for (const id of new Set([...store.keys(), ...working.keys()])) {
       const before = store.get(id) ?? null
@@ -948,11 +1045,13 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
           before: before && clone(before),
           after: after && clone(after),
           transactionId,
+          ...(lineage ? { lineage } : {}),
         })
       }
     }
     store.clear()
     for (const [id, doc] of working) store.set(id, doc)
+    if (queryLag) history.get(name)?.push({ at: Date.now(), docs: [...store.values()] })
     if (changes.length > 0) for (const listener of transactionListeners) listener(changes)
     if (changes.length === 0 || listeners.size === 0) return
     const current = [...listeners]
@@ -1078,7 +1177,14 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
       } else if (target.endpoint === 'doc' && method === 'GET') {
         response = handleDoc(url, target.rest, target.dataset, access)
       } else if (target.endpoint === 'mutate' && method === 'POST') {
-        response = await handleMutate(url, body, target.dataset, access)
+        const lineage = req.headers['x-sanity-lineage']
+        response = await handleMutate(
+          url,
+          body,
+          target.dataset,
+          access,
+          typeof lineage === 'string' ? lineage : undefined,
+        )
       } else {
         throw boom(405, `Method ${method} not allowed on ${url.pathname}`)
       }
@@ -1207,11 +1313,17 @@ export async function startContentLakeEmulator(options: ContentLakeEmulatorOptio
         transactionListeners.delete(listener)
       }
     },
-    transact: async (mutations, transactionId = randomId(), name = dataset) => {
-      const { working, outcome } = await applyMutations(mutations, transactionId, name)
-      commit(working, transactionId, name)
-      return outcome
+    transact: (mutations, transactionId = randomId(), name = dataset, transactOptions = {}) =>
+      serialised(name, async () => {
+        const { working, outcome } = await applyMutations(mutations, transactionId, name)
+        commit(working, transactionId, name, transactOptions.lineage)
+        return outcome
+      }),
+    setQueryLag: (lag) => {
+      queryLag = lag
+      if (!lag) history.clear()
     },
+    view: (name = dataset) => sortedDocuments(name),
     use: (middleware) => {
       middlewares.push(middleware)
     },

@@ -11,7 +11,15 @@
  * `sanity` option, as `sanity functions test` passes it: @sanity/runtime-cli utils/functions/invoke/local.js
  * `applyGroqRule`), and the context is the one the platform builds for that dataset (`eventResourceType:
  * 'dataset'`, `eventResourceId: '<projectId>.<dataset>'`, `clientOptions.dataset`; platform-facts.md "Context").
+ *
+ * The context is exactly the platform's (@sanity/functions types/context.d.ts FunctionContext; platform-facts.md
+ * "Context"): `clientOptions` is `{apiHost, projectId, dataset, token}` and nothing else, so the function's own
+ * pinned `apiVersion` is the one its client uses, and its client reaches the emulator as it reaches
+ * `https://<projectId>.api.sanity.io`: by project hostname, `http://<projectId>.localhost:<port>`, which
+ * `resolveLocalhostSubdomains` points at the loopback address (RFC 6761 reserves `localhost` and its subdomains).
+ * No `local` (that is `sanity functions test`'s), no `lineage` (the platform passes it in X_SANITY_LINEAGE).
  */
+import dns from 'node:dns'
 import type { BlueprintDocumentFunctionResource } from '@sanity/blueprints'
 import type { DocumentEventHandler, FunctionContext } from '@sanity/functions'
 import { evaluate, parse } from 'groq-js'
@@ -20,6 +28,8 @@ export type Doc = { _id: string; [key: string]: unknown }
 export interface DocumentChange {
   /** The dataset the change was committed in; absent: the runtime's default dataset (`clientOptions.dataset`). */
   readonly dataset?: string
+  /** The `x-sanity-lineage` of the write that made the change (a function's), if any. */
+  readonly lineage?: string
   readonly id: string
   readonly before: Doc | null
   readonly after: Doc | null
@@ -83,8 +93,13 @@ export interface Invocation {
 export interface RuntimeOptions {
   readonly fn: BlueprintDocumentFunctionResource
   readonly handler: DocumentEventHandler
-  /** The project, and the default dataset (a change without `dataset` is in this one); apiHost and the rest pass through. */
-  readonly clientOptions: { readonly projectId: string; readonly dataset: string }
+  /** The project, the default dataset (a change without `dataset` is in this one), the API host and the token. */
+  readonly clientOptions: {
+    readonly projectId: string
+    readonly dataset: string
+    readonly apiHost?: string
+    readonly token?: string
+  }
   /** Current published + draft documents of a dataset, for dereferencing. */
   readonly dataset: (name: string) => readonly Doc[]
   /**
@@ -95,39 +110,74 @@ export interface RuntimeOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
 }
 
-/** Delivers changes one by one, like the runtime's at-least-once queue; records every invocation. */
+/** Delivers changes one by one, in process, one at a time; records every invocation. */
 export function createFunctionsRuntime(options: RuntimeOptions) {
   const invocations: Invocation[] = []
+  const scopeOf = (change: DocumentChange) => ({
+    projectId: options.clientOptions.projectId,
+    dataset: change.dataset ?? options.clientOptions.dataset,
+  })
+  /** Runs the handler for an event already projected, with the deployment's settings and the chain's lineage. */
+  async function invoke(change: DocumentChange, data: unknown): Promise<Invocation> {
+    const scope = scopeOf(change)
+    let error: unknown
+    // The platform, and `sanity functions test`, run the handler with the resource's `env` over its own; the
+    // lineage of a chain of function-caused writes is in X_SANITY_LINEAGE, which @sanity/client sends on.
+    const restore = applyEnv({ ...options.env, ...options.fn.env, X_SANITY_LINEAGE: nextLineage(change.lineage) })
+    try {
+      const clientOptions = { ...options.clientOptions, dataset: scope.dataset }
+      await options.handler({ context: contextFor(clientOptions), event: { data } })
+    } catch (caught) {
+      error = caught
+    } finally {
+      restore()
+    }
+    const invocation = { change, dataset: scope.dataset, data, error }
+    invocations.push(invocation)
+    return invocation
+  }
   return {
     invocations,
-    async deliver(change: DocumentChange): Promise<Invocation | undefined> {
-      const scope = {
-        projectId: options.clientOptions.projectId,
-        dataset: change.dataset ?? options.clientOptions.dataset,
-      }
+    invoke,
+    /** The event `fn` would get for `change`, if it fires, from the dataset as it is now. */
+    async project(change: DocumentChange): Promise<unknown> {
+      const scope = scopeOf(change)
       if (!firesFor(options.fn, scope)) return undefined
-      const data = await projectEvent(options.fn, change, options.dataset(scope.dataset), scope)
-      if (data === undefined) return undefined
-      let error: unknown
-      // The platform, and `sanity functions test`, run the handler with the resource's `env` over its own.
-      const restore = applyEnv({ ...options.env, ...options.fn.env })
-      try {
-        const clientOptions = { ...options.clientOptions, dataset: scope.dataset }
-        await options.handler({ context: contextFor(clientOptions), event: { data } })
-      } catch (caught) {
-        error = caught
-      } finally {
-        restore()
-      }
-      const invocation = { change, dataset: scope.dataset, data, error }
-      invocations.push(invocation)
-      return invocation
+      return projectEvent(options.fn, change, options.dataset(scope.dataset), scope)
+    },
+    async deliver(change: DocumentChange): Promise<Invocation | undefined> {
+      const data = await this.project(change)
+      return data === undefined ? undefined : invoke(change, data)
     },
   }
 }
 
+/** The most hops a chain of function-caused writes may take (`MAX_RECURSION_COUNT`, @sanity/functions invoke.js). */
+export const MAX_HOPS = 16
+
+/** How many function hops led to a write with this lineage (`<id>:<count>`, @sanity/functions `buildLineageToken`). */
+export function hopsOf(lineage: string | undefined): number {
+  const count = Number.parseInt(lineage?.trim().split(':').at(-1) ?? '', 10)
+  return lineage?.includes(':') && Number.isFinite(count) && count > 0 ? count : 0
+}
+
+/**
+ * The lineage an invocation caused by a change runs with: a new chain (`<32 chars>:1`) for an editor's write, else
+ * the chain's id with the count plus one (@sanity/functions invoke.js `buildLineageToken`).
+ */
+export function nextLineage(lineage: string | undefined): string {
+  const hops = hopsOf(lineage)
+  const id = hops > 0 ? (lineage as string).trim().split(':').slice(0, -1).join(':') : randomChainId()
+  return `${id}:${hops + 1}`
+}
+
+function randomChainId(): string {
+  const alphabet = '23456789abcdefghijklmnopqrstuvwxyz'
+  return Array.from({ length: 32 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('')
+}
+
 /** Sets `env` in process.env (an undefined value unsets); the returned function puts back what was there. */
-function applyEnv(env: Readonly<Record<string, string | undefined>>): () => void {
+export function applyEnv(env: Readonly<Record<string, string | undefined>>): () => void {
   const saved = Object.keys(env).map((name) => [name, process.env[name]] as const)
   const put = (name: string, value: string | undefined) => {
     if (value === undefined) delete process.env[name]
@@ -139,14 +189,51 @@ function applyEnv(env: Readonly<Record<string, string | undefined>>): () => void
   }
 }
 
+/** A token the platform would give a deployed function; the emulator, open by default, accepts any. */
+export const EMULATED_FUNCTION_TOKEN = 'sk-emulated-function-robot-token'
+
+/** The context the platform builds for an event in `clientOptions.dataset` (see the header). */
 export function contextFor(clientOptions: RuntimeOptions['clientOptions']): FunctionContext {
   const { projectId, dataset } = clientOptions
+  resolveLocalhostSubdomains()
   return {
-    clientOptions: { token: '', ...clientOptions } as FunctionContext['clientOptions'],
+    clientOptions: {
+      apiHost: platformApiHost(clientOptions.apiHost),
+      projectId,
+      dataset,
+      token: clientOptions.token ?? EMULATED_FUNCTION_TOKEN,
+    },
     eventResourceType: 'dataset',
     eventResourceId: `${projectId}.${dataset}`,
     functionResourceType: 'project',
     functionResourceId: projectId,
     resources: {} as FunctionContext['resources'],
   }
+}
+
+/** `http://127.0.0.1:<port>` as a host the client can put the project in front of: `http://localhost:<port>`. */
+export function platformApiHost(apiHost: string | undefined): string {
+  if (!apiHost) return 'https://api.sanity.io'
+  const url = new URL(apiHost)
+  if (url.hostname === '127.0.0.1') url.hostname = 'localhost'
+  return url.origin
+}
+
+let resolving = false
+/**
+ * Resolves `<anything>.localhost` to 127.0.0.1 in this process, as browsers do (RFC 6761 §6.3); the system
+ * resolver here does not. Node's `net` looks `dns.lookup` up at each connection, so replacing it covers
+ * @sanity/client's requests; every other name resolves as before.
+ */
+export function resolveLocalhostSubdomains(): void {
+  if (resolving) return
+  resolving = true
+  const original = dns.lookup
+  const patched = (hostname: string, ...rest: unknown[]) =>
+    (original as (...args: unknown[]) => void).call(
+      dns,
+      hostname.endsWith('.localhost') ? '127.0.0.1' : hostname,
+      ...rest,
+    )
+  dns.lookup = patched as typeof dns.lookup
 }

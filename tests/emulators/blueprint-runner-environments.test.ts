@@ -11,7 +11,9 @@ import { join } from 'node:path'
 import { defineDocumentFunction } from '@sanity/blueprints'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
-import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
+// In-process and serial (LENIENT): the probes record into this process's globalThis, and the suite asserts the
+// process.env swap of that mode. tests/platform/ covers the strict default.
+import { type BlueprintRunner, LENIENT, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncFunctions, accessSyncResources } from '../../sanity.blueprint.ts'
 
@@ -83,7 +85,12 @@ describe('the runner, per dataset', () => {
         event: { on, resource: { type: 'dataset', id: 'p2.production' }, projection: '{_id}' },
       }),
     ]
-    runner = await startBlueprintRunner({ lake, root, environments: [{ name: 'one', env: {}, resources }] })
+    runner = await startBlueprintRunner({
+      lake,
+      root,
+      environments: [{ name: 'one', env: {}, resources }],
+      platform: LENIENT,
+    })
     expect(
       runner.deployments.map(({ functionName, resource }) => `${functionName}:${resource ?? 'every dataset'}`),
     ).toEqual([
@@ -135,6 +142,7 @@ describe('the runner, per dataset', () => {
     runner = await startBlueprintRunner({
       lake,
       root,
+      platform: LENIENT,
       environments: [
         { name: 'production', env: { RUNNER_MARK: 'prod', ONLY_IN_PRODUCTION: 'x' }, resources: [fn('p1.production')] },
         { name: 'staging', env: { RUNNER_MARK: 'stage' }, resources: [fn('p1.staging')] },
@@ -193,6 +201,7 @@ describe('two environments of the product in one project', () => {
     runner = await startBlueprintRunner({
       lake,
       root: repoRoot,
+      platform: LENIENT,
       environments: [environmentFor('production', production)],
     })
     expect(runner.deployments.map(({ resource }) => resource)).toEqual([
@@ -209,6 +218,7 @@ describe('two environments of the product in one project', () => {
     runner = await startBlueprintRunner({
       lake,
       root: repoRoot,
+      platform: LENIENT,
       environments: [environmentFor('production', production), environmentFor('staging', staging)],
     })
     await publishInStaging()
@@ -238,6 +248,7 @@ describe('two environments of the product in one project', () => {
     runner = await startBlueprintRunner({
       lake,
       root: repoRoot,
+      platform: LENIENT,
       // The functions without `event.resource`, but deployed with production's settings.
       environments: [{ name: 'production', env, resources: accessSyncFunctions(env) }],
     })

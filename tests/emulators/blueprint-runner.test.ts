@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineBlueprint, defineDocumentFunction, defineScheduledFunction } from '@sanity/blueprints'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
+// In-process and serial (LENIENT): the probes record into this process's globalThis.
+import { type BlueprintRunner, LENIENT, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 
 const HANDLER = `
@@ -55,7 +56,7 @@ describe('blueprint runner', () => {
         defineScheduledFunction({ name: 'nightly', event: { expression: '0 3 * * *' } }),
       ],
     })
-    runner = await startBlueprintRunner({ lake, blueprint, root })
+    runner = await startBlueprintRunner({ lake, blueprint, root, platform: LENIENT })
     expect(runner.documentFunctions).toEqual(['on-policies', 'on-roles'])
     expect(runner.otherFunctions).toEqual([{ name: 'nightly', type: 'sanity.function.cron' }])
 
@@ -77,7 +78,12 @@ describe('blueprint runner', () => {
   it('runs the project’s own blueprint: a published policy reaches sync-access-policy', async () => {
     const { blueprintFor } = await import('../../sanity.blueprint.ts')
     const blueprint = blueprintFor({ SANITY_PROJECT_ID: lake.projectId, SANITY_DATASET: lake.dataset })
-    runner = await startBlueprintRunner({ lake, blueprint, root: join(import.meta.dirname, '../..') })
+    runner = await startBlueprintRunner({
+      lake,
+      blueprint,
+      root: join(import.meta.dirname, '../..'),
+      platform: LENIENT,
+    })
     expect(runner.documentFunctions).toContain('sync-access-policy')
     await lake.transact([{ create: { _id: 'policy-x', _type: 'accessPolicy', auth0OrganizationId: 'org_x1' } }])
     await runner.settled()
