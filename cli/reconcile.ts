@@ -71,10 +71,6 @@ export async function run(argv: readonly string[], shellEnv: Env = process.env, 
     io.stderr.write(`access-sync reconcile: ${(error as Error).message}\n\n${USAGE}\n`)
     return 1
   }
-  if (args.help) {
-    io.stdout.write(`${USAGE}\n`)
-    return 0
-  }
   const json = args.json === true
   const apply = args.apply === true
   const fail = (error: SyncError): number => {
