@@ -72,7 +72,7 @@ async function step(page: Page, name: string, action: () => Promise<void>): Prom
  * From the app's signed-out page through the emulator's sign-in page (and picker), back to the app. A user who
  * already has a sign-in session at the emulator is not asked again (Auth0's SSO): the form is filled only if shown.
  */
-async function signIn(page: Page, link: string, email: string): Promise<void> {
+async function signIn(page: Page, link: string, email: string, shot?: string): Promise<void> {
   await page.goto(app.url, { timeout: 120_000 })
   await page.getByTestId(link).click()
   const form = page.getByLabel('Email address')
@@ -84,6 +84,7 @@ async function signIn(page: Page, link: string, email: string): Promise<void> {
   if (!(await form.isVisible())) return
   await form.fill(email)
   await page.getByLabel('Password').fill(PASSWORD)
+  if (shot) await page.screenshot({ path: join(SHOTS, `${shot}.png`) })
   await page.getByRole('button', { name: 'Continue' }).click()
 }
 
@@ -172,7 +173,7 @@ describe('the reference app in Chromium', () => {
     alice = await newUser()
     const { page } = alice
     await step(page, '1-alice-signed-in', async () => {
-      await signIn(page, 'sign-in-org_acme123', 'alice@acme.test')
+      await signIn(page, 'sign-in-org_acme123', 'alice@acme.test', '1-emulator-sign-in-page')
       await page.getByTestId('user').waitFor({ timeout: 120_000 })
       expect(await page.getByTestId('organization').textContent()).toBe('org_acme123')
       expect(await page.getByTestId('plan').textContent()).toBe('pro')
@@ -194,13 +195,16 @@ describe('the reference app in Chromium', () => {
     })
     await step(page, '2-bob-refused-at-acme', async () => {
       await signIn(page, 'sign-in-org_acme123', 'bob@globex.test')
-      await page.waitForURL(/\/auth\/callback/)
-      expect(new URL(callbacks.at(-1) ?? app.url).searchParams.get('error')).toBe('access_denied')
-      expect(new URL(callbacks.at(-1) ?? app.url).searchParams.get('error_description')).toBe(
+      // Auth0's answer reaches the app's callback; the app shows Auth0's reason and keeps no session.
+      await page.getByTestId('login-error').waitFor()
+      const refused = new URL(callbacks.find((url) => url.includes('error=')) ?? app.url)
+      expect(refused.searchParams.get('error')).toBe('access_denied')
+      expect(refused.searchParams.get('error_description')).toBe(
         'user auth0|bob is not part of the org_acme123 organization',
       )
-      await page.goto(app.url)
-      await page.getByTestId('sign-in-org_acme123').waitFor()
+      expect(await page.getByTestId('login-error').textContent()).toBe(
+        'Sign-in refused: user auth0|bob is not part of the org_acme123 organization',
+      )
       expect(await page.getByTestId('user').count()).toBe(0)
     })
   }, 120_000)

@@ -166,6 +166,18 @@ describe('sign-in with @auth0/auth0-server-js', () => {
     expect(state.data.size).toBe(0)
   })
 
+  it('memberships are data: removed from Acme, Alice is refused; added back, she signs in', async () => {
+    auth0.oidc.removeMember('org_acme123', 'auth0|alice')
+    try {
+      const refused = await signIn(client({ organization: 'org_acme123' }).sdk, 'alice@acme.test')
+      expect(refused.callback.searchParams.get('error')).toBe('access_denied')
+    } finally {
+      auth0.oidc.addMember('org_acme123', 'auth0|alice')
+    }
+    const { callback } = await signIn(client({ organization: 'org_acme123' }).sdk, 'alice@acme.test')
+    expect(callback.searchParams.get('code')).toBeTruthy()
+  })
+
   it('the Organization picker: no organization asked, the user picks one of theirs', async () => {
     const { sdk } = client()
     const { callback, pages } = await signIn(sdk, 'carol@example.test', 'org_globex456')

@@ -8,12 +8,18 @@ const ORGANIZATIONS = (process.env.NEXT_PUBLIC_SIGN_IN_ORGANIZATIONS ?? '')
   .map((pair) => pair.split('='))
   .filter((pair): pair is [string, string] => pair.length === 2)
 
-export default async function Home() {
+export default async function Home({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   const access = await pageAccess()
   if (!access) {
+    const { login_error: loginError } = await searchParams
     return (
       <main>
         <h1>Reference app</h1>
+        {loginError ? (
+          <p role="alert" data-testid="login-error">
+            Sign-in refused: {loginError}
+          </p>
+        ) : null}
         <p>Sign in with your Organization to read the content your access policy allows.</p>
         <ul>
           {ORGANIZATIONS.map(([id, label]) => (
