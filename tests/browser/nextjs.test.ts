@@ -243,14 +243,30 @@ describe('the reference app in Chromium', () => {
     })
   }, 120_000)
 
-  it('4. the editor republishes it: after "Refresh access" Alice sees it again', async () => {
+  it('3b. "Refresh access" while archived: the post-login Action runs on the refresh, the new token has no claims', async () => {
+    const { page } = alice
+    await step(page, '3b-refreshed-while-archived', async () => {
+      await page.getByTestId('refresh').click()
+      await page.waitForURL(`${app.url}/`)
+      await page.getByTestId('token-allows').waitFor()
+      expect(await page.getByTestId('token-allows').textContent()).toMatch(/^nothing \(no-access-claims/)
+      expect(await texts(page, 'content')).toEqual([])
+    })
+  }, 120_000)
+
+  it('4. the editor republishes it: a grant waits for the refresh; after "Refresh access" Alice sees it again', async () => {
     const { page } = alice
     await step(page, '4-republished-after-refresh', async () => {
       timings['republish visible to queries'] = await setAcmeStatus('active')
+      // Her token (refreshed while archived) grants nothing, so the republished policy alone shows nothing yet.
+      await page.reload()
+      await page.getByTestId('token-allows').waitFor()
+      expect(await texts(page, 'content')).toEqual([])
       await page.getByTestId('refresh').click()
       await page.waitForURL(`${app.url}/`)
-      await page.getByTestId('decision').waitFor()
+      await page.getByTestId('content').locator('li').first().waitFor()
       expect((await texts(page, 'content')).sort()).toEqual([...ACME_ARTICLES].sort())
+      expect(await page.getByTestId('token-allows').textContent()).toMatch(/tags docs, reports, webinars/)
     })
   }, 120_000)
 
