@@ -35,6 +35,8 @@ beforeAll(async () => {
   process.env.AUTH0_DOMAIN = auth0.domain
   process.env.AUTH0_CLIENT_ID = DEFAULT_CLIENT.clientId
   process.env.AUTH0_CLIENT_SECRET = DEFAULT_CLIENT.clientSecret
+  process.env.SANITY_PROJECT_ID = lake.projectId
+  process.env.SANITY_DATASET = lake.dataset
 })
 afterAll(async () => {
   await Promise.all([auth0.close(), lake.close()])
@@ -48,7 +50,10 @@ beforeEach(() => {
 async function invoke(options: Record<string, unknown>) {
   const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
   try {
-    const context = contextFor({ ...lake.clientConfig, ...options } as typeof lake.clientConfig)
+    const clientOptions = { ...lake.clientConfig, ...options } as typeof lake.clientConfig
+    // Deployed for the dataset it is invoked for (each case breaks the Content Lake, not the scope).
+    Object.assign(process.env, { SANITY_PROJECT_ID: clientOptions.projectId, SANITY_DATASET: clientOptions.dataset })
+    const context = contextFor(clientOptions)
     const error = await Promise.resolve(handler({ context, event })).then(
       () => undefined,
       (caught: unknown) => caught,
@@ -72,11 +77,12 @@ describe('the function names the Content Lake failure and its fix', () => {
   it('DNS: an unresolvable host is named, with what to check; the status log line says the same', async () => {
     const { error, warnings } = await invoke({ apiHost: 'http://nonexistent.invalid' })
     expect(error).toMatchObject({ reason: 'content-lake-unavailable', retryable: true })
-    expect(error.message).toContain('DNS lookup of nonexistent.invalid failed (ENOTFOUND)')
+    // The runtime's client reaches the project by hostname: `<projectId>.nonexistent.invalid`.
+    expect(error.message).toContain(`DNS lookup of ${lake.projectId}.nonexistent.invalid failed (ENOTFOUND)`)
     expect(error.message).toContain('Check the API host and project ID')
     expect(error.message).toContain('Nothing was sent to Auth0.')
     expect(warnings).toEqual([
-      expect.stringMatching(/^sync status not recorded for policy policy-acme: DNS lookup of nonexistent\.invalid/),
+      expect.stringMatching(/^sync status not recorded for policy policy-acme: DNS lookup of demo-project\.nonexistent\.invalid/),
     ])
   })
 
