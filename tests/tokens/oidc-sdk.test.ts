@@ -215,6 +215,57 @@ describe('sign-in with @auth0/auth0-server-js', () => {
   })
 })
 
+describe('the sign-in page and /authorize refusals, as Auth0 answers them', () => {
+  const authorize = (params: Record<string, string>) =>
+    new URL(
+      `${auth0.issuer}authorize?${new URLSearchParams({
+        response_type: 'code',
+        client_id: DEFAULT_WEB_APP.clientId,
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        organization: 'org_acme123',
+        state: 'st',
+        ...params,
+      })}`,
+    )
+
+  it('a callback URL the application does not allow: an error page, no redirect', async () => {
+    const response = await fetch(authorize({ redirect_uri: 'https://evil.example/cb' }), { redirect: 'manual' })
+    expect(response.status).toBe(400)
+    expect(await response.text()).toContain('Callback URL mismatch')
+  })
+
+  it('an unknown audience: access_denied "Service not found" at the callback', async () => {
+    const response = await fetch(authorize({ audience: 'https://nope.example/' }), { redirect: 'manual' })
+    const location = new URL(response.headers.get('location') ?? '')
+    expect(location.searchParams.get('error')).toBe('access_denied')
+    expect(location.searchParams.get('error_description')).toBe('Service not found: https://nope.example/')
+    expect(location.searchParams.get('state')).toBe('st')
+  })
+
+  it('a wrong password is refused on the page; prompt=login asks again despite the session', async () => {
+    const browser = new Browser()
+    await expect(
+      signInThroughPages(browser, authorize({}), { email: 'alice@acme.test', password: 'wrong' }, CALLBACK),
+    ).rejects.toThrow('sign-in page answered 400: Wrong email or password')
+    const { callback } = await signInThroughPages(
+      browser,
+      authorize({}),
+      { email: 'alice@acme.test', password: auth0.oidc.password },
+      CALLBACK,
+    )
+    expect(callback.searchParams.get('code')).toBeTruthy()
+    const again = await signInThroughPages(
+      browser,
+      authorize({ prompt: 'login' }),
+      { email: 'alice@acme.test', password: auth0.oidc.password },
+      CALLBACK,
+    )
+    expect(again.pages).toHaveLength(1)
+    expect(again.pages[0]).toContain('name="password"')
+  })
+})
+
 describe('refresh', () => {
   it('the Action runs on refresh: a revoke in the metadata reaches the next token; rotation refuses a reused token', async () => {
     const { sdk, state } = client({ audience: DEFAULT_API.identifier, organization: 'org_acme123' })

@@ -84,7 +84,10 @@ export async function signInThroughPages(
   for (let step = 0; step < 4 && !url.toString().startsWith(callbackPrefix); step++) {
     const html = await response.text()
     pages.push(html)
-    if (response.status !== 200) throw new Error(`sign-in page answered ${response.status}: ${html.slice(0, 300)}`)
+    if (response.status !== 200) {
+      const shown = /class="error"[^>]*>([^<]*)</.exec(html)?.[1] ?? html.slice(0, 300)
+      throw new Error(`sign-in page answered ${response.status}: ${shown}`)
+    }
     if (html.includes('name="password"')) {
       ;({ url, response } = await submit(
         browser,
