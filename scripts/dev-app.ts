@@ -151,7 +151,14 @@ if (import.meta.main) {
   }
   const settings = readEnvFile(file)
   const port = Number(values.port)
-  const seeded = await seedSampleContent(settings)
+  const seeded = await seedSampleContent(settings).catch((error: unknown) => {
+    // The file outlives the stack that wrote it (ports change between runs).
+    const why = error instanceof Error ? error.message : String(error)
+    console.error(
+      `The Content Lake emulator at ${settings.SANITY_API_HOST} did not answer (${why}). Is npm run dev running?`,
+    )
+    process.exit(1)
+  })
   console.log(`Sample content: ${seeded} documents present in ${settings.SANITY_DATASET}.`)
   console.log('Starting next dev for examples/nextjs…')
   const app = await startNextApp(referenceAppEnv(settings, port), port)
