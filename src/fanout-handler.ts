@@ -6,12 +6,18 @@ import { randomUUID } from 'node:crypto'
 import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
-import { readAuth0Config, readFanOutMaxWrites, readRevokeGuard, readSanityClientOptions } from './config.ts'
+import {
+  credentialKey,
+  readAuth0Config,
+  readFanOutMaxWrites,
+  readRevokeGuard,
+  readSanityClientOptions,
+} from './config.ts'
 import type { FanOutEventData, FanOutKind } from './core/fanout.ts'
 import { assertDeployedScope } from './core/scope.ts'
 import { type Auth0Connection, connectAuth0 } from './gateways/auth0.ts'
 import { createFanOutStore } from './gateways/fanout.ts'
-import { createPolicyReader } from './gateways/sanity.ts'
+import { awaitQueryCaughtUp, createPolicyReader } from './gateways/sanity.ts'
 import { describeFanOut, runFanOutEvent } from './sync/fanout.ts'
 
 const SANITY_API_VERSION = '2025-05-01'
@@ -29,10 +35,12 @@ export function fanOutHandler(kind: FanOutKind) {
       useCdn: false,
       ...readSanityClientOptions(context.clientOptions),
     })
+    // The reads below join the role or plan that changed: held until queries show the commit that fired this.
+    if (typeof event.data?._id === 'string') await awaitQueryCaughtUp(client, event.data._id)
     const config = readAuth0Config(process.env)
     const maxWrites = readFanOutMaxWrites(process.env)
     const revokeGuard = readRevokeGuard(process.env)
-    const key = `${config.domain}\n${config.clientId}\n${config.clientSecret}`
+    const key = credentialKey(config)
     if (auth0?.key !== key) auth0 = { key, connection: connectAuth0(config) }
     const deadline = Date.now() + config.budgetSeconds * 1000
     const report = await runFanOutEvent(

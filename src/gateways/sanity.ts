@@ -143,6 +143,47 @@ export function createPolicyStore(
   }
 }
 
+/**
+ * Waits until queries show document `id` at the revision the Doc API has (or both show it absent): from then on,
+ * every query of this invocation sees at least the commit that fired it (queries lag commits: Sanity docs
+ * "Transactions"). For the fan-outs, whose reads join the role or plan that changed. Bounded by `catchUpMs`; past
+ * it, fails retryable, naming the lag, before anything is read for Auth0.
+ */
+export async function awaitQueryCaughtUp(
+  client: SanityClient,
+  id: string,
+  catchUpMs: number = QUERY_CATCH_UP_MS,
+): Promise<void> {
+  const started = Date.now()
+  const revOf = (value: unknown) =>
+    typeof value === 'string'
+      ? value
+      : typeof (value as { _rev?: unknown } | null)?._rev === 'string'
+        ? (value as { _rev: string })._rev
+        : null
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
+    const [queried, latest] = await lakeCall(client, () =>
+      Promise.all([
+        client.fetch<unknown>(
+          '*[_id == $id][0]._rev',
+          { id },
+          { perspective: 'raw', tag: 'auth0-access-sync.catch-up' },
+        ),
+        client.getDocument(id, { tag: 'auth0-access-sync.latest' }),
+      ]),
+    )
+    if (revOf(queried) === revOf(latest)) return
+    if (Date.now() - started + wait > catchUpMs) {
+      throw new SyncError(
+        'content-lake-unavailable',
+        `The Content Lake's queries had not caught up with ${id} after ${Math.round(catchUpMs / 1000)} s (queries show ${revOf(queried) ?? 'nothing'}, the document is at ${revOf(latest) ?? 'deleted'}), so nothing was read or sent to Auth0. Queries lag commits; run it again, or let the repair step take it.`,
+        { retryable: true },
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+}
+
 /** A failed policy read as a SyncError that names its cause (DNS, token, HTTP status, timeout) and the fix. */
 export function lakeReadError(error: unknown, client: SanityClient, timeoutMs?: number): SyncError {
   const { url, projectId, dataset } = client.config()

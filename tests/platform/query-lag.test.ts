@@ -82,4 +82,21 @@ describe.each([
     expect(runner.invocations.filter(({ error }) => error !== undefined)).toEqual([])
     expect(attempts()).toEqual([`synced@${first._rev}`, `synced@${planChange._rev}`, `synced@${move._rev}`])
   })
+
+  it('a role rename reaches the Organization through the fan-out, whose read joins the renamed role', async () => {
+    const editor = createClient({ ...lake.clientConfig })
+    await editor.create(policyDocument({ _id: 'policy-acme', _rev: undefined }))
+    await runner.settled()
+    expect(auth0.getOrganization(ACME)?.metadata).toMatchObject({ role: 'editor' })
+
+    // Longer than a fan-out instance's cold start, so its first read would still see the old slug.
+    if (queryLag) lake.setQueryLag({ ms: 2_500 })
+    await editor
+      .patch('role-editor')
+      .set({ slug: { _type: 'slug', current: 'author' } })
+      .commit()
+    await runner.settled()
+    expect(auth0.getOrganization(ACME)?.metadata).toMatchObject({ role: 'author', sanityPolicyId: 'policy-acme' })
+    expect(runner.invocations.filter(({ error }) => error !== undefined)).toEqual([])
+  })
 })
