@@ -371,6 +371,7 @@ export function createOidcService(options: OidcOptions, deps: Deps): OidcService
     if (txn.codeChallenge && !['S256', 'plain'].includes(txn.codeChallengeMethod ?? 'plain')) {
       return callbackError(res, entry, txn, 'invalid_request', 'Unsupported code_challenge_method')
     }
+    // Auth0's answer for an audience with no API behind it (seen in aws-samples/ask-around-me #2).
     if (txn.audience !== undefined && !apis.some((api) => api.identifier === txn.audience)) {
       return callbackError(res, entry, txn, 'access_denied', `Service not found: ${txn.audience}`)
     }
@@ -434,8 +435,8 @@ export function createOidcService(options: OidcOptions, deps: Deps): OidcService
     entry.body = { state: txnId, username: body.username }
     if (!txn) return expired(res, entry)
     const found = users.find((u) => u.email.toLowerCase() === (body.username ?? '').trim().toLowerCase())
-    // Auth0's Universal Login message for a wrong email or password.
-    if (!found || body.password !== password) return loginPage(res, entry, txnId, txn, 'Wrong email or password')
+    // Auth0's message for a wrong email or password ("Wrong email or password.", with its full stop).
+    if (!found || body.password !== password) return loginPage(res, entry, txnId, txn, 'Wrong email or password.')
     const sid = base64url(18)
     sessions.set(sid, { userId: found.user_id, authTime: Math.floor(Date.now() / 1000) })
     const cookie = `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly; Secure; SameSite=None`
@@ -656,6 +657,7 @@ export function createOidcService(options: OidcOptions, deps: Deps): OidcService
       const verifier = params.code_verifier ?? ''
       const computed =
         record.codeChallengeMethod === 'S256' ? createHash('sha256').update(verifier).digest('base64url') : verifier
+      // Auth0's 403 for a PKCE mismatch (as auth0/go-auth0's recorded Authentication API tests show).
       if (computed !== record.codeChallenge)
         throw new OAuthError(403, 'invalid_grant', 'Failed to verify code verifier')
     }
@@ -665,6 +667,7 @@ export function createOidcService(options: OidcOptions, deps: Deps): OidcService
 
   async function exchangeRefreshToken(app: OidcApplication, params: Record<string, string>) {
     const record = refreshTokens.get(params.refresh_token ?? '')
+    // Auth0's 403 for an unknown, revoked or rotated-away refresh token; Auth0's own SDKs match this text.
     if (!record || record.clientId !== app.clientId || record.revoked) {
       throw new OAuthError(403, 'invalid_grant', 'Unknown or invalid refresh token.')
     }

@@ -247,7 +247,7 @@ describe('the sign-in page and /authorize refusals, as Auth0 answers them', () =
     const browser = new Browser()
     await expect(
       signInThroughPages(browser, authorize({}), { email: 'alice@acme.test', password: 'wrong' }, CALLBACK),
-    ).rejects.toThrow('sign-in page answered 400: Wrong email or password')
+    ).rejects.toThrow('sign-in page answered 400: Wrong email or password.')
     const { callback } = await signInThroughPages(
       browser,
       authorize({}),
