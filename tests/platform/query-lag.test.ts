@@ -22,7 +22,7 @@ let auth0: Auth0Emulator
 let lake: ContentLakeEmulator
 let runner: BlueprintRunner
 
-async function start(queryLag: QueryLag | undefined) {
+async function start(queryLag: QueryLag | undefined, redelivery: 'none' | 'duplicate') {
   auth0 = await startAuth0Emulator({
     organizations: [
       { id: ACME, name: 'acme', metadata: { crmAccount: 'ACME-0042' } },
@@ -41,7 +41,7 @@ async function start(queryLag: QueryLag | undefined) {
     lake,
     root,
     environments: [{ name: 'production', env, resources: accessSyncResources(env) }],
-    platform: { queryLag },
+    platform: { queryLag, redelivery },
   })
 }
 
@@ -57,11 +57,13 @@ const attempts = () =>
     .reverse()
 
 describe.each([
-  ['on (300 ms)', { ms: 300 }],
-  ['off', undefined],
-])('query lag %s', (_label, queryLag) => {
+  ['on (300 ms)', { ms: 300 }, 'none'],
+  ['off', undefined, 'none'],
+  // No redelivery is documented: an at-least-once queue may deliver every event twice, concurrently.
+  ['on (300 ms), every event delivered twice', { ms: 300 }, 'duplicate'],
+] as const)('query lag %s', (_label, queryLag, redelivery) => {
   beforeEach(async () => {
-    await start(queryLag)
+    await start(queryLag, redelivery)
   })
 
   it('syncs a first publish, a plan change and a move, each recorded as its own revision', async () => {
@@ -80,7 +82,13 @@ describe.each([
     expect(auth0.getOrganization(ACME)?.metadata).toEqual({ crmAccount: 'ACME-0042' })
 
     expect(runner.invocations.filter(({ error }) => error !== undefined)).toEqual([])
-    expect(attempts()).toEqual([`synced@${first._rev}`, `synced@${planChange._rev}`, `synced@${move._rev}`])
+    const expected = [`synced@${first._rev}`, `synced@${planChange._rev}`, `synced@${move._rev}`]
+    if (redelivery === 'none') expect(attempts()).toEqual(expected)
+    // A second copy finds the work done (unchanged) or does it again; neither is superseded nor failed.
+    else {
+      expect([...new Set(attempts().filter((attempt) => attempt.startsWith('synced@')))]).toEqual(expected)
+      expect(attempts().filter((attempt) => !/^(synced|unchanged)@/.test(attempt))).toEqual([])
+    }
   })
 
   it('a role rename reaches the Organization through the fan-out, whose read joins the renamed role', async () => {
@@ -97,6 +105,10 @@ describe.each([
       .commit()
     await runner.settled()
     expect(auth0.getOrganization(ACME)?.metadata).toMatchObject({ role: 'author', sanityPolicyId: 'policy-acme' })
-    expect(runner.invocations.filter(({ error }) => error !== undefined)).toEqual([])
+    const failed = runner.invocations.filter(({ error }) => error !== undefined)
+    if (redelivery === 'none') expect(failed).toEqual([])
+    // Two copies of one fan-out event contend for its status document: the loser fails visibly, the other does it.
+    // (Known: the loser could defer instead of failing; issue 16.)
+    else for (const { error } of failed) expect(error).toMatchObject({ reason: 'content-lake-unavailable' })
   })
 })
