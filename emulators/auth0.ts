@@ -25,11 +25,64 @@ export interface Auth0Organization {
   metadata?: Record<string, string>
 }
 
-/** Token bucket: `capacity` requests at once, refilled continuously at `refillPerMinute` (emulated minutes). */
+/**
+ * Token bucket: `capacity` requests at once, refilled at `refillPerMinute` (emulated minutes): continuously, or with
+ * `perSecond` in whole-second steps of refillPerMinute/60, as Auth0 refills its limits (platform-facts.md, "Rate
+ * limits": "Per-minute limits refill per second").
+ */
 export interface Bucket {
   capacity: number
   refillPerMinute: number
+  perSecond?: boolean
 }
+
+/**
+ * Which requests draw on which bucket, on /api/v2 only. `global` is the tenant-wide limit, checked before the others;
+ * list = GET /organizations, read = any other GET /organizations/…, write = any other method on /organizations/…,
+ * other = every other Management API endpoint (Actions). Without `list`, listing draws on `read`; without `other`,
+ * other endpoints draw on `read` (GET) or `write`.
+ */
+export type RateLimitClass = 'global' | 'list' | 'read' | 'write' | 'other'
+export type RateLimits = Partial<Record<RateLimitClass, Bucket | false>>
+
+/**
+ * Auth0's Management API limits per plan (burst, per minute), all refilled per second. Sources: platform-facts.md
+ * "Rate limits" (Auth0 docs-v2 rate-limit policy and rate-limit-configurations pages).
+ * - free: only the tenant-wide 2 burst / 2 per s.
+ * - essentials (Essentials and Professional): per endpoint, org list 5 / 50, by ID 20 / 200, writes 5 / 25, all other
+ *   endpoints 10 / 150; no tenant-wide limit is documented for these plans.
+ * - enterprise-production: tenant-wide 50 / 16 per s first; writes 5 / 150. The docs list no other per-endpoint
+ *   figure for Enterprise, so list, read and other are Essentials' (an assumption, the strictest known).
+ * - enterprise-non-production: tenant-wide 10 / 2 per s; per endpoint as enterprise-production.
+ */
+export type RateLimitPreset = 'free' | 'essentials' | 'enterprise-production' | 'enterprise-non-production'
+const perSecond = (capacity: number, refillPerMinute: number): Bucket => ({
+  capacity,
+  refillPerMinute,
+  perSecond: true,
+})
+const ESSENTIALS_ENDPOINTS = {
+  list: perSecond(5, 50),
+  read: perSecond(20, 200),
+  write: perSecond(5, 25),
+  other: perSecond(10, 150),
+}
+export const RATE_LIMIT_PRESETS: Record<RateLimitPreset, RateLimits> = {
+  free: { global: perSecond(2, 2 * 60) },
+  essentials: ESSENTIALS_ENDPOINTS,
+  'enterprise-production': { ...ESSENTIALS_ENDPOINTS, global: perSecond(50, 16 * 60), write: perSecond(5, 150) },
+  'enterprise-non-production': { ...ESSENTIALS_ENDPOINTS, global: perSecond(10, 2 * 60), write: perSecond(5, 150) },
+}
+
+/**
+ * What `x-ratelimit-reset` reports; Auth0 documents it only as "UTC epoch seconds until the limit resets"
+ * (platform-facts.md "Rate limits"), so the product must be right under each reading:
+ * - bucket-full: when the bucket that answered is full again (the emulator's historical behaviour);
+ * - next-token: when that bucket next has a request to give;
+ * - global: the tenant-wide bucket's full time, even when a per-endpoint bucket refused (now, without one), so a
+ *   429 can say "reset now" while the endpoint's bucket is still empty.
+ */
+export type ResetSemantics = 'bucket-full' | 'next-token' | 'global'
 
 /** Auth0's Professional tier Management API limits (burst, per minute), per class. */
 export const PROFESSIONAL_RATE_LIMITS = {
@@ -47,7 +100,21 @@ export interface Auth0EmulatorOptions {
    * Rate limits per class, on /api/v2 only: list = GET /organizations, read = any other GET, write = any other
    * method. Default: all off. Without `list`, listing draws on the `read` bucket.
    */
-  rateLimits?: { read?: Bucket | false; write?: Bucket | false; list?: Bucket | false }
+  rateLimits?: RateLimits
+  /** A plan's limits (RATE_LIMIT_PRESETS); `rateLimits` overrides them per class (false removes one). */
+  rateLimitPreset?: RateLimitPreset
+  /** What `x-ratelimit-reset` means. Default 'bucket-full'. */
+  resetSemantics?: ResetSemantics
+  /**
+   * Send `Retry-After` (whole real seconds until the refusing bucket has a request again) with rate-limit 429s.
+   * Default false: Auth0's Management API documents only the X-RateLimit-* headers.
+   */
+  retryAfter?: boolean
+  /**
+   * How long a `next` checkpoint stays valid, in real ms; Auth0 documents no lifetime (platform-facts.md
+   * "Checkpoint pagination"). Default: no expiry. A checkpoint whose anchor Organization is gone is refused anyway.
+   */
+  checkpointTtlMs?: number
   /** Checkpoint pagination also returns a `next` with the last page (Auth0 can); it leads to an empty page. */
   nextOnLastPage?: boolean
   /** Speeds up bucket refill: 60 makes an emulated minute last one real second. Default 1. */
@@ -125,6 +192,8 @@ export interface Auth0Emulator {
   deleteOrganization(id: string): boolean
   listOrganizations(): Auth0Organization[]
   clearRequests(): void
+  /** Every `next` checkpoint issued so far is refused from now on, as once its lifetime has passed. */
+  expireCheckpoints(): void
   /** TCP connections accepted so far: how often clients had to connect (and handshake) rather than reuse one. */
   connectionCount(): number
   filterRequests(filter?: RequestFilter): LoggedRequest[]
@@ -148,8 +217,6 @@ export const DEFAULT_CLIENT: Auth0ClientConfig = {
 
 /** Rate-limit headers reported for a class whose limit is off: a nominal bucket that never runs dry. */
 const UNLIMITED = 1000
-/** The `next` checkpoint returned with the last page when `nextOnLastPage` is set. */
-const END_CHECKPOINT = 'end-of-list'
 const MAX_METADATA_KEYS = 25
 const MAX_METADATA_LENGTH = 255
 const UPDATE_FIELDS = new Set([
@@ -177,6 +244,8 @@ interface ActiveFault {
 interface BucketState {
   capacity: number
   perMs: number
+  /** Whole-second steps (emulated seconds): this many real ms per step; 0 for a continuous refill. */
+  stepMs: number
   tokens: number
   updatedAt: number
 }
@@ -285,11 +354,20 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
   const requests: LoggedRequest[] = []
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
-  const buckets = {
-    read: makeBucket(options.rateLimits?.read),
-    write: makeBucket(options.rateLimits?.write),
-    list: makeBucket(options.rateLimits?.list),
+  const limits: RateLimits = {
+    ...(options.rateLimitPreset ? RATE_LIMIT_PRESETS[options.rateLimitPreset] : {}),
+    ...options.rateLimits,
   }
+  const buckets = {
+    global: makeBucket(limits.global),
+    read: makeBucket(limits.read),
+    write: makeBucket(limits.write),
+    list: makeBucket(limits.list),
+    other: makeBucket(limits.other),
+  }
+  const resetSemantics = options.resetSemantics ?? 'bucket-full'
+  /** Checkpoints issued before this instant are refused (expireCheckpoints). */
+  let checkpointsValidFrom = 0
   let domain = ''
   const actions = createActionsApi({ buildDelayMs: options.actionBuildDelayMs }, (status, message, errorCode) => {
     throw apiError(status, message, errorCode)
@@ -309,34 +387,59 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
   function makeBucket(config: Bucket | false | undefined): BucketState | undefined {
     if (!config) return undefined
     const perMs = (config.refillPerMinute * timeScale) / 60_000
-    return { capacity: config.capacity, perMs, tokens: config.capacity, updatedAt: Date.now() }
+    const stepMs = config.perSecond ? 1000 / timeScale : 0
+    return { capacity: config.capacity, perMs, stepMs, tokens: config.capacity, updatedAt: Date.now() }
   }
 
   function refill(bucket: BucketState, now: number): void {
-    bucket.tokens = Math.min(bucket.capacity, bucket.tokens + (now - bucket.updatedAt) * bucket.perMs)
+    if (bucket.stepMs > 0) {
+      // Whole steps since the last update, on the clock's step boundaries, each adding refillPerMinute/60.
+      const steps = Math.floor(now / bucket.stepMs) - Math.floor(bucket.updatedAt / bucket.stepMs)
+      bucket.tokens = Math.min(bucket.capacity, bucket.tokens + steps * bucket.stepMs * bucket.perMs)
+    } else {
+      bucket.tokens = Math.min(bucket.capacity, bucket.tokens + (now - bucket.updatedAt) * bucket.perMs)
+    }
     bucket.updatedAt = now
   }
 
-  /** Headers describing the bucket right now; x-ratelimit-reset is when it will be full again (epoch seconds). */
-  function rateLimitHeaders(bucket: BucketState | undefined): Record<string, string> {
+  /** When the (refilled) bucket will hold `target` tokens: now if it does, far away if it never refills. */
+  function timeToHold(bucket: BucketState, target: number, now: number): number {
+    const missing = target - bucket.tokens
+    if (missing <= 1e-9) return now
+    if (bucket.perMs <= 0) return now + 86_400_000
+    if (bucket.stepMs === 0) return now + missing / bucket.perMs
+    const steps = Math.ceil(missing / (bucket.stepMs * bucket.perMs) - 1e-9)
+    return (Math.floor(now / bucket.stepMs) + steps) * bucket.stepMs
+  }
+
+  /**
+   * Headers describing `bucket` (the one that answered: the refusing one on a 429) right now; x-ratelimit-reset
+   * follows `resetSemantics`. Retry-After, when enabled, only on a 429.
+   */
+  function rateLimitHeaders(bucket: BucketState | undefined, limited = false): Record<string, string> {
     const now = Date.now()
+    for (const known of Object.values(buckets)) if (known) refill(known, now)
+    const reset = (at: number) => (at <= now ? String(Math.floor(now / 1000)) : resetAt(at))
     // A full bucket reports a reset in the past (floor), so the SDK's retry falls back to its own backoff.
-    if (!bucket) {
-      const nowSeconds = String(Math.floor(now / 1000))
-      return {
-        'x-ratelimit-limit': `${UNLIMITED}`,
-        'x-ratelimit-remaining': `${UNLIMITED}`,
-        'x-ratelimit-reset': nowSeconds,
-      }
-    }
-    refill(bucket, now)
-    const missing = bucket.capacity - bucket.tokens
-    const fullAt = bucket.perMs > 0 ? now + missing / bucket.perMs : now + 86_400_000
-    return {
-      'x-ratelimit-limit': String(bucket.capacity),
-      'x-ratelimit-remaining': String(Math.floor(bucket.tokens)),
-      'x-ratelimit-reset': missing <= 0 ? String(Math.floor(now / 1000)) : resetAt(fullAt),
-    }
+    const headers = bucket
+      ? {
+          'x-ratelimit-limit': String(bucket.capacity),
+          'x-ratelimit-remaining': String(Math.floor(bucket.tokens)),
+        }
+      : { 'x-ratelimit-limit': `${UNLIMITED}`, 'x-ratelimit-remaining': `${UNLIMITED}` }
+    const resetTime =
+      resetSemantics === 'global'
+        ? buckets.global
+          ? timeToHold(buckets.global, buckets.global.capacity, now)
+          : now
+        : bucket
+          ? timeToHold(bucket, resetSemantics === 'next-token' ? 1 : bucket.capacity, now)
+          : now
+    const retryAfter: Record<string, string> =
+      limited && options.retryAfter && bucket
+        ? { 'retry-after': String(Math.max(1, Math.ceil((timeToHold(bucket, 1, now) - now) / 1000))) }
+        : {}
+    return { ...headers, 'x-ratelimit-reset': reset(resetTime), ...retryAfter }
   }
 
   /** Auth0's whole epoch seconds, or with `scaledReset` the same resolution in emulated time (1/timeScale s). */
@@ -454,6 +557,38 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     return org
   }
 
+  /**
+   * An opaque `next`, as Auth0's is (platform-facts.md "Checkpoint pagination"): the anchor Organization (null: past
+   * the end) and when it was issued, base64url-encoded so no client can build one from an Organization ID.
+   */
+  function issueCheckpoint(anchor: string | null): string {
+    return Buffer.from(JSON.stringify({ o: anchor, t: Date.now() })).toString('base64url')
+  }
+
+  function readCheckpoint(from: string): { id: string | null } {
+    let decoded: unknown
+    try {
+      decoded = JSON.parse(Buffer.from(from, 'base64url').toString('utf8'))
+    } catch {
+      throw refusedCheckpoint(from, 'it is not a checkpoint this tenant issued')
+    }
+    const { o, t } = isRecord(decoded) ? decoded : {}
+    if ((typeof o !== 'string' && o !== null) || typeof t !== 'number')
+      throw refusedCheckpoint(from, 'it is not a checkpoint this tenant issued')
+    const ttl = options.checkpointTtlMs ?? Number.POSITIVE_INFINITY
+    if (t < checkpointsValidFrom || Date.now() - t > ttl) throw refusedCheckpoint(from, 'it has expired')
+    return { id: o }
+  }
+
+  /** Auth0's 400 shape for a query it refuses (the emulator's wording; Auth0 documents none for checkpoints). */
+  function refusedCheckpoint(from: string | null, why: string): HttpError {
+    return apiError(
+      400,
+      `Query validation error: 'Invalid checkpoint ${from}' on property from (${why}).`,
+      'invalid_query_string',
+    )
+  }
+
   function listOrganizations(query: URLSearchParams): unknown {
     const all = [...organizations.values()]
     const intParam = (name: string, fallback: number, max: number): number => {
@@ -470,21 +605,17 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
       return value
     }
     if (query.has('from') || query.has('take')) {
-      // Checkpoint pagination: `from` is the id of the first organization of the page; include_totals is ignored.
+      // Checkpoint pagination: `from` is a `next` this tenant issued; include_totals is ignored.
       const take = intParam('take', 50, 100)
       const from = query.get('from')
-      if (from === END_CHECKPOINT) return { organizations: [] }
-      const start = from ? all.findIndex((org) => org.id === from) : 0
-      if (start < 0)
-        throw apiError(
-          400,
-          `Query validation error: 'Invalid checkpoint ${from}' on property from.`,
-          'invalid_query_string',
-        )
+      const anchor = from ? readCheckpoint(from) : { id: all[0]?.id ?? null }
+      if (anchor.id === null) return { organizations: [] }
+      const start = all.findIndex((org) => org.id === anchor.id)
+      if (start < 0) throw refusedCheckpoint(from, 'its Organization no longer exists')
       const page = all.slice(start, start + take).map((org) => structuredClone(org))
       const next = all[start + take]
-      if (next) return { organizations: page, next: next.id }
-      return options.nextOnLastPage ? { organizations: page, next: END_CHECKPOINT } : { organizations: page }
+      if (next) return { organizations: page, next: issueCheckpoint(next.id) }
+      return options.nextOnLastPage ? { organizations: page, next: issueCheckpoint(null) } : { organizations: page }
     }
     const perPage = intParam('per_page', 50, 100)
     const page = intParam('page', 0, Number.MAX_SAFE_INTEGER)
@@ -570,7 +701,18 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     const isToken = url.pathname === '/oauth/token'
     const isApi = url.pathname.startsWith('/api/v2/')
     const listing = method === 'GET' && url.pathname === '/api/v2/organizations'
-    const bucket = method !== 'GET' ? buckets.write : listing ? (buckets.list ?? buckets.read) : buckets.read
+    const organizationsPath =
+      url.pathname === '/api/v2/organizations' || url.pathname.startsWith('/api/v2/organizations/')
+    const endpointBucket =
+      !organizationsPath && buckets.other
+        ? buckets.other
+        : method !== 'GET'
+          ? buckets.write
+          : listing
+            ? (buckets.list ?? buckets.read)
+            : buckets.read
+    // The headers of a request that passed describe its endpoint's bucket, or the tenant's when it has none.
+    const bucket = endpointBucket ?? buckets.global
 
     const fault = takeFault(method, url.pathname)
     if (fault) {
@@ -591,7 +733,8 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
         const oauthBody = { error: errorCodeFor(status) ?? 'server_error', error_description: message }
         const defaultBody = isToken ? oauthBody : apiError(status, message, errorCodeFor(status)).body
         const errorBody = fault.body !== undefined ? fault.body : defaultBody
-        send(res, entry, status, errorBody, { ...(isApi ? rateLimitHeaders(bucket) : {}), ...fault.headers })
+        const limitHeaders = isApi ? rateLimitHeaders(bucket, status === 429) : {}
+        send(res, entry, status, errorBody, { ...limitHeaders, ...fault.headers })
         return
       }
     }
@@ -611,14 +754,16 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     if (wellKnown !== undefined) return send(res, entry, 200, wellKnown)
     if (!isApi) return send(res, entry, 404, apiError(404, 'Not Found').body)
 
-    if (bucket) {
-      refill(bucket, Date.now())
-      if (bucket.tokens < 1) {
-        const tooMany = apiError(429, 'Global limit has been reached', 'too_many_requests').body
-        return send(res, entry, 429, tooMany, rateLimitHeaders(bucket))
-      }
-      bucket.tokens -= 1
+    // The tenant-wide bucket is checked first (platform-facts.md "Rate limits"); a refused request takes no token.
+    const now = Date.now()
+    const drawn = [buckets.global, endpointBucket].filter((b): b is BucketState => b !== undefined)
+    for (const b of drawn) refill(b, now)
+    const refusing = drawn.find((b) => b.tokens < 1)
+    if (refusing) {
+      const tooMany = apiError(429, 'Global limit has been reached', 'too_many_requests').body
+      return send(res, entry, 429, tooMany, rateLimitHeaders(refusing, true))
     }
+    for (const b of drawn) b.tokens -= 1
     try {
       const answer = handleApi(req, url, entry)
       if (answer instanceof Created) send(res, entry, 201, answer.body, rateLimitHeaders(bucket))
@@ -680,6 +825,9 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     },
     clearRequests() {
       requests.length = 0
+    },
+    expireCheckpoints() {
+      checkpointsValidFrom = Date.now() + 1
     },
     connectionCount: () => connections,
     filterRequests(filter = {}) {

@@ -9,6 +9,13 @@
  * A server's wait hint (`Retry-After`, `X-RateLimit-Reset`) is the least we wait, never the exact time: every caller
  * the bucket turned away is told the same instant, so waking exactly then makes them collide again and use up their
  * attempts together (a thundering herd). See `hintJitterWindow`.
+ *
+ * A 429 is bounded by the deadline, not by `maxAttempts`: Auth0 is up and says when to come back, so giving up with
+ * time left would fail an invocation that could have finished (under a tenant-wide limit every caller is refused in
+ * turn). `Retry-After` is authoritative. `X-RateLimit-Reset` is documented only loosely (platform-facts.md "Rate
+ * limits") and is read three ways: when the bucket is full (later than needed), when it next has a request, or the
+ * tenant-wide bucket's (possibly "now" while the endpoint's bucket is still empty). So a reset in the past backs
+ * off exponentially, and one later than the time left is probed within that time rather than given up on.
  */
 
 export interface RetryPolicy {
@@ -17,13 +24,24 @@ export interface RetryPolicy {
   /** Backoff before attempt n+1 without a server hint: base·2^(n-1), capped, with jitter. */
   readonly baseDelayMs: number
   readonly maxDelayMs: number
+  /** Attempts per call while Auth0 answers 429: a safety net only, the deadline is what ends them. Default 50. */
+  readonly maxRateLimitedAttempts?: number
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 300, maxDelayMs: 8_000 }
+const MAX_RATE_LIMITED_ATTEMPTS = 50
 
 export type Failure =
-  /** Auth0 answered with an error status; `hintMs` is how long it asked us to wait, if it said. */
-  | { readonly kind: 'status'; readonly status: number; readonly hintMs?: number | undefined }
+  /**
+   * Auth0 answered with an error status; `hintMs` is how long it asked us to wait, if it said, and `hintFrom` which
+   * header said so (undefined: treated as `Retry-After`, authoritative).
+   */
+  | {
+      readonly kind: 'status'
+      readonly status: number
+      readonly hintMs?: number | undefined
+      readonly hintFrom?: HintSource | undefined
+    }
   /** The connection failed or was reset before an answer. */
   | { readonly kind: 'network' }
   /** No answer within the per-attempt timeout. */
@@ -44,6 +62,8 @@ export type Decision =
   | { readonly retry: true; readonly delayMs: number; readonly refreshToken: boolean }
   | { readonly retry: false; readonly why: GiveUp }
 
+export type HintSource = 'retry-after' | 'reset'
+
 export type GiveUp = 'permanent' | 'attempts-exhausted' | 'out-of-time' | 'token-refused'
 
 export function isTransient(failure: Failure): boolean {
@@ -61,9 +81,18 @@ export function decideRetry(
     return state.tokenRefreshed ? { retry: false, why: 'token-refused' } : retryAfter(0, state, true)
   }
   if (!isTransient(failure)) return { retry: false, why: 'permanent' }
-  if (state.attempt >= policy.maxAttempts) return { retry: false, why: 'attempts-exhausted' }
+  const limited = failure.kind === 'status' && failure.status === 429
+  const maxAttempts = limited ? (policy.maxRateLimitedAttempts ?? MAX_RATE_LIMITED_ATTEMPTS) : policy.maxAttempts
+  if (state.attempt >= maxAttempts) return { retry: false, why: 'attempts-exhausted' }
   const hint = failure.kind === 'status' ? failure.hintMs : undefined
   if (hint === undefined) return retryAfter(backoff(state.attempt, policy, random), state, false)
+  if (failure.kind === 'status' && failure.hintFrom === 'reset') {
+    // A 429 whose reset has passed says nothing about the bucket that refused: back off and ask again.
+    if (hint === 0) return retryAfter(backoff(state.attempt, policy, random), state, false)
+    const probe = state.remainingMs - state.attemptTimeoutMs
+    // A reset past the time left may be the full bucket's: try once more just inside the deadline, not give up.
+    if (hint > probe && probe >= backoff(1, policy, () => 0)) return retryAfter(probe, state, false)
+  }
   // Only the hint has to fit: the jitter is cut to the time left rather than giving up a wait that fits.
   const slackMs = state.remainingMs - state.attemptTimeoutMs - hint
   const jitterMs = Math.max(0, Math.min(hintJitterWindow(hint, state.attempt, policy), slackMs))
@@ -99,14 +128,23 @@ export function backoff(attempt: number, policy: RetryPolicy, random: () => numb
  * seconds). Undefined when it did not say.
  */
 export function waitHintMs(headers: { get(name: string): string | null } | undefined, now: number): number | undefined {
+  return waitHint(headers, now).hintMs
+}
+
+/** `waitHintMs` and which header it came from. */
+export function waitHint(
+  headers: { get(name: string): string | null } | undefined,
+  now: number,
+): { hintMs?: number; hintFrom?: HintSource } {
   const retryAfter = headers?.get('retry-after')
   if (retryAfter) {
-    if (/^\d+$/.test(retryAfter.trim())) return Number(retryAfter) * 1000
+    if (/^\d+$/.test(retryAfter.trim())) return { hintMs: Number(retryAfter) * 1000, hintFrom: 'retry-after' }
     const date = Date.parse(retryAfter)
-    if (Number.isFinite(date)) return Math.max(0, date - now)
+    if (Number.isFinite(date)) return { hintMs: Math.max(0, date - now), hintFrom: 'retry-after' }
   }
   const reset = headers?.get('x-ratelimit-reset')
   // Auth0 sends whole seconds; a fraction (a time-scaled emulator) is honoured to the millisecond.
-  if (reset && /^\d+(\.\d+)?$/.test(reset.trim())) return Math.max(0, Math.ceil(Number(reset) * 1000 - now))
-  return undefined
+  if (reset && /^\d+(\.\d+)?$/.test(reset.trim()))
+    return { hintMs: Math.max(0, Math.ceil(Number(reset) * 1000 - now)), hintFrom: 'reset' }
+  return {}
 }

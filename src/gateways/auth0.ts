@@ -11,7 +11,7 @@ import type { Auth0Config } from '../config.ts'
 import { customDomainFix, NO_GRANT_FIX, type TokenRefusal, tokenRefusal } from '../core/auth0-domain.ts'
 import type { Metadata, OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
-import { type Decision, decideRetry, type Failure, isTransient, waitHintMs } from '../core/retry.ts'
+import { type Decision, decideRetry, type Failure, isTransient, waitHint } from '../core/retry.ts'
 
 export interface OrganizationsGateway {
   readMetadata(organizationId: OrganizationId, options?: ReadOptions): Promise<Metadata>
@@ -319,7 +319,7 @@ export class CustomDomainError extends SyncError {}
 export function classify(error: unknown): Failure {
   if (!(error instanceof ManagementError)) throw error
   if (typeof error.statusCode === 'number') {
-    return { kind: 'status', status: error.statusCode, hintMs: waitHintMs(error.rawResponse?.headers, Date.now()) }
+    return { kind: 'status', status: error.statusCode, ...waitHint(error.rawResponse?.headers, Date.now()) }
   }
   return error.cause === 'timeout' || error.message === 'timeout' ? { kind: 'timeout' } : { kind: 'network' }
 }

@@ -11,7 +11,6 @@ describe('decideRetry', () => {
       { kind: 'network' },
       { kind: 'timeout' },
       { kind: 'status', status: 408 },
-      { kind: 'status', status: 429 },
       { kind: 'status', status: 502 },
     ] as Failure[]) {
       expect(decideRetry(failure, state)).toMatchObject({ retry: true, refreshToken: false })
@@ -20,6 +19,33 @@ describe('decideRetry', () => {
         why: 'attempts-exhausted',
       })
     }
+  })
+
+  it('a 429 is bounded by the deadline, not by maxAttempts (the attempts cap is only a safety net)', () => {
+    const limited = { kind: 'status', status: 429 } as const
+    expect(decideRetry(limited, { ...state, attempt: DEFAULT_RETRY_POLICY.maxAttempts })).toMatchObject({ retry: true })
+    expect(decideRetry(limited, { ...state, attempt: 50 })).toEqual({ retry: false, why: 'attempts-exhausted' })
+    expect(decideRetry(limited, { ...state, attempt: 5, remainingMs: 10_100 })).toEqual({
+      retry: false,
+      why: 'out-of-time',
+    })
+  })
+
+  it('X-RateLimit-Reset is a loose hint: a reset already past backs off; one past the time left is probed within it', () => {
+    const past = { kind: 'status', status: 429, hintMs: 0, hintFrom: 'reset' } as const
+    const waits = [1, 2, 3, 4].map((attempt) => decideRetry(past, { ...state, attempt }, DEFAULT_RETRY_POLICY, () => 0))
+    expect(waits.map((decision) => (decision.retry ? decision.delayMs : undefined))).toEqual([150, 300, 600, 1_200])
+    const far = { kind: 'status', status: 429, hintMs: 60_000, hintFrom: 'reset' } as const
+    expect(decideRetry(far, { ...state, remainingMs: 15_000 })).toEqual({
+      retry: true,
+      delayMs: 5_000,
+      refreshToken: false,
+    })
+    // Retry-After is Auth0's word: a wait past the deadline is given up on at once.
+    expect(decideRetry({ ...far, hintFrom: 'retry-after' }, { ...state, remainingMs: 15_000 })).toEqual({
+      retry: false,
+      why: 'out-of-time',
+    })
   })
 
   it('never retries 400, 403, 404 or 409', () => {
