@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto'
+import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
+import { compactVerify, decodeProtectedHeader } from 'jose'
 import { type ActionsApi, Created, createActionsApi, NOT_HANDLED } from './auth0-actions.ts'
 import { createLoginService, type LoginOptions, type LoginResult } from './auth0-login.ts'
 import { createOidcService, type OidcControl, type OidcOptions } from './auth0-oidc.ts'
@@ -11,10 +12,34 @@ import { ensureTestCertificate } from './tls.ts'
 // Local emulator of the slice of the Auth0 Management API this project uses, reached by the unmodified `auth0`
 // SDK over HTTPS at `localhost:PORT` (the certificate is trusted through NODE_EXTRA_CA_CERTS, see tests/setup).
 
+/** A Machine-to-Machine application: authenticates with its client secret, or with Private Key JWT credentials. */
+export type TenantClient = Auth0ClientConfig | KeyClientConfig
+
+/** An application that authenticates with its client secret. */
 export interface Auth0ClientConfig {
   clientId: string
   clientSecret: string
   scopes: string[]
+  credentials?: undefined
+}
+
+/**
+ * An application whose token endpoint authentication is Private Key JWT: it has no secret Auth0 accepts, only
+ * client assertions signed by one of its credentials (Auth0 lets an application hold two, for rotation).
+ */
+export interface KeyClientConfig {
+  clientId: string
+  clientSecret?: undefined
+  scopes: string[]
+  credentials: KeyCredential[]
+}
+
+/** A public key registered on an application, with the algorithm it was registered for (RS256, RS384 or PS256). */
+export interface KeyCredential {
+  publicKey: string | KeyObject
+  alg: 'RS256' | 'RS384' | 'PS256'
+  /** Auth0 generates one per credential; an assertion may name it in its header. */
+  kid?: string
 }
 
 export interface Auth0Organization {
@@ -92,7 +117,7 @@ export const PROFESSIONAL_RATE_LIMITS = {
 } as const satisfies Record<'list' | 'read' | 'write', Bucket>
 
 export interface Auth0EmulatorOptions {
-  clients?: Auth0ClientConfig[]
+  clients?: TenantClient[]
   organizations?: Auth0Organization[]
   /** `expires_in` of issued tokens, in real seconds (not scaled). Default 86400. */
   tokenTtlSeconds?: number
@@ -214,6 +239,8 @@ export const DEFAULT_CLIENT: Auth0ClientConfig = {
   clientSecret: 'test-client-secret',
   scopes: ['read:organizations', 'update:organizations'],
 }
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
 /** Rate-limit headers reported for a class whose limit is off: a nominal bucket that never runs dry. */
 const UNLIMITED = 1000
@@ -369,6 +396,7 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
   /** Checkpoints issued before this instant are refused (expireCheckpoints). */
   let checkpointsValidFrom = 0
   let domain = ''
+  let customDomain = ''
   const actions = createActionsApi({ buildDelayMs: options.actionBuildDelayMs }, (status, message, errorCode) => {
     throw apiError(status, message, errorCode)
   })
@@ -482,7 +510,79 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     return fault.spec
   }
 
-  function issueToken(body: unknown, authorization: string | undefined, entry: LoggedRequest): unknown {
+  /** Client assertions seen (client ID and `jti`) until they expire: each may be used once. */
+  const usedAssertions = new Map<string, number>()
+
+  /**
+   * Private Key JWT client authentication, as Auth0 documents it ("Authenticate with Private Key JWT",
+   * auth0.com/docs/get-started/authentication-and-authorization-flow/authenticate-with-private-key-jwt): a JWT
+   * signed with the algorithm of one of the application's credentials (`kid` optional); `iss` and `sub` the client
+   * ID; `aud` the tenant's URL with its trailing slash (or a custom domain's); `exp` at most 5 minutes after `iat`,
+   * 10 s of clock skew; `jti` unique; `iss`, `sub`, `jti` at most 64 characters. Refusals are 401 `invalid_client`,
+   * the body the Authentication API's OpenAPI file gives (auth0/docs-v2 authentication-api-oas.json, in
+   * tests/contract/fixtures/openapi.json); the `exp` message is Auth0's (community.auth0.com/t/191217), the other
+   * descriptions are this emulator's own wording.
+   */
+  async function authenticateWithAssertion(assertion: string, clientIdParam: string | undefined) {
+    const refuse = (description: string) =>
+      new HttpError(401, { error: 'invalid_client', error_description: description })
+    let header: { alg?: unknown; kid?: unknown }
+    let claims: Record<string, unknown>
+    try {
+      header = decodeProtectedHeader(assertion)
+      const payload = assertion.split('.')[1] ?? ''
+      const parsed: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+      if (!isRecord(parsed)) throw new Error('not an object')
+      claims = parsed
+    } catch {
+      throw refuse('client_assertion is not a valid JWT')
+    }
+    const { iss, sub, aud, exp, iat, nbf, jti } = claims
+    if (typeof iss !== 'string' || iss.length > 64)
+      throw refuse("'iss' claim must be the client ID (at most 64 characters)")
+    if (sub !== iss) throw refuse("'sub' claim must be the client ID, as 'iss'")
+    if (clientIdParam !== undefined && clientIdParam !== iss) throw refuse("'iss' claim must match client_id")
+    const client = clients.find((candidate) => candidate.clientId === iss)
+    if (!client?.credentials?.length) throw refuse('Client is not configured for Private Key JWT authentication')
+    const alg = typeof header.alg === 'string' ? header.alg : ''
+    const candidates = client.credentials.filter(
+      (credential) => credential.alg === alg && (header.kid === undefined || credential.kid === header.kid),
+    )
+    let verified = false
+    for (const credential of candidates) {
+      const key =
+        typeof credential.publicKey === 'string' ? createPublicKey(credential.publicKey) : credential.publicKey
+      try {
+        await compactVerify(assertion, key, { algorithms: [credential.alg] })
+        verified = true
+        break
+      } catch {}
+    }
+    if (!verified) throw refuse(`Invalid signature for client_assertion (alg ${alg || 'none'})`)
+    const accepted = [`https://${domain}/`, `https://${customDomain}/`]
+    const audiences = Array.isArray(aud) ? aud : [aud]
+    if (!audiences.some((value) => typeof value === 'string' && accepted.includes(value))) {
+      throw refuse(`'aud' claim must be the tenant's URL, ${accepted[0]}`)
+    }
+    const now = Math.floor(Date.now() / 1000)
+    const SKEW = 10
+    if (typeof exp !== 'number') throw refuse("'exp' claim is required")
+    if (now > exp + SKEW) throw refuse('client_assertion has expired')
+    if (iat !== undefined && (typeof iat !== 'number' || iat > now + SKEW)) throw refuse("'iat' claim is in the future")
+    if (exp - (typeof iat === 'number' ? iat : now) > 300) {
+      throw refuse(`'exp' claim must specify a time that is no more than 5 minutes after 'iat': ${exp}`)
+    }
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + SKEW)) throw refuse("'nbf' claim is in the future")
+    if (typeof jti !== 'string' || jti === '' || jti.length > 64)
+      throw refuse("'jti' claim is required (at most 64 characters)")
+    for (const [used, until] of usedAssertions) if (until < now) usedAssertions.delete(used)
+    const used = `${iss}\n${jti}`
+    if (usedAssertions.has(used)) throw refuse("'jti' claim has already been used: a client assertion is single-use")
+    usedAssertions.set(used, exp + SKEW)
+    return client
+  }
+
+  async function issueToken(body: unknown, authorization: string | undefined, entry: LoggedRequest): Promise<unknown> {
     const params = isRecord(body) ? body : {}
     const str = (name: string): string | undefined => {
       const value = params[name]
@@ -504,9 +604,30 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
         error_description: `Unsupported grant type: ${grantType}`,
       })
     }
-    const client = clients.find((c) => c.clientId === clientId)
-    if (!client || client.clientSecret !== clientSecret) {
-      throw new HttpError(401, { error: 'access_denied', error_description: 'Unauthorized' })
+    const assertionType = str('client_assertion_type')
+    const assertion = str('client_assertion')
+    let client: TenantClient | undefined
+    if (assertionType !== undefined || assertion !== undefined) {
+      if (assertionType !== JWT_BEARER || !assertion) {
+        throw new HttpError(400, {
+          error: 'invalid_request',
+          error_description: `client_assertion_type must be ${JWT_BEARER}, with a client_assertion`,
+        })
+      }
+      if (clientSecret !== undefined) {
+        throw new HttpError(400, {
+          error: 'invalid_request',
+          error_description: 'client_secret and client_assertion cannot be sent together',
+        })
+      }
+      client = await authenticateWithAssertion(assertion, clientId)
+      entry.clientId = client.clientId
+    } else {
+      // A Private Key JWT application has no secret Auth0 accepts.
+      client = clients.find((c) => c.clientId === clientId)
+      if (!client || client.clientSecret === undefined || client.clientSecret !== clientSecret) {
+        throw new HttpError(401, { error: 'access_denied', error_description: 'Unauthorized' })
+      }
     }
     // Only the canonical domain's audience is served; asked on any other host name (customDomain), the SDK asks
     // for that host's audience and is refused, as a custom domain is.
@@ -683,7 +804,12 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     if (url.pathname === '/oauth/token') {
       // Never log the client secret (or an assertion): keep only the non-secret parameters.
       const params = isRecord(body) ? body : {}
-      entry.body = { grant_type: params.grant_type, client_id: params.client_id, audience: params.audience }
+      entry.body = {
+        grant_type: params.grant_type,
+        client_id: params.client_id,
+        audience: params.audience,
+        ...(params.client_assertion_type === undefined ? {} : { client_assertion_type: params.client_assertion_type }),
+      }
       if (typeof params.client_id === 'string') entry.clientId = params.client_id
     }
     requests.push(entry)
@@ -743,7 +869,8 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
     if (isToken) {
       if (method !== 'POST') return send(res, entry, 404, apiError(404, 'Not Found').body)
       try {
-        send(res, entry, 200, issueToken(body, req.headers.authorization, entry), { 'cache-control': 'no-store' })
+        const issued = await issueToken(body, req.headers.authorization, entry)
+        send(res, entry, 200, issued, { 'cache-control': 'no-store' })
       } catch (error) {
         if (!(error instanceof HttpError)) throw error
         send(res, entry, error.status, error.body)
@@ -787,10 +914,11 @@ export async function startAuth0Emulator(options: Auth0EmulatorOptions = {}): Pr
   })
   const port = (server.address() as AddressInfo).port
   domain = `localhost:${port}`
+  customDomain = `127.0.0.1:${port}`
 
   return {
     domain,
-    customDomain: `127.0.0.1:${port}`,
+    customDomain,
     baseUrl: `https://${domain}`,
     port,
     issuer: `https://${domain}/`,

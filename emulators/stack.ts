@@ -40,7 +40,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const client = options.auth0?.clients?.[0] ?? DEFAULT_CLIENT
   process.env.AUTH0_DOMAIN = auth0.domain
   process.env.AUTH0_CLIENT_ID = client.clientId
-  process.env.AUTH0_CLIENT_SECRET = client.clientSecret
+  // A Private Key JWT client has no secret: the test sets its key (AUTH0_CLIENT_ASSERTION_SIGNING_KEY) itself.
+  if (client.clientSecret === undefined) delete process.env.AUTH0_CLIENT_SECRET
+  else process.env.AUTH0_CLIENT_SECRET = client.clientSecret
   // The environment the function is deployed for (the blueprint's `env`): this lake's project and dataset.
   process.env.SANITY_PROJECT_ID = lake.projectId
   process.env.SANITY_DATASET = lake.dataset
