@@ -275,8 +275,18 @@ export async function startBlueprintRunner(options: BlueprintRunnerOptions): Pro
     return undefined
   }
 
-  /** Runs one delivery (and its redelivery, if the model has one), recording each invocation. */
-  const run = async (target: Deployed, change: DocumentChange, data: unknown, attempt: number): Promise<void> => {
+  /**
+   * Runs one delivery (and its redelivery, if the model has one), recording each invocation. Every delivery of one
+   * event carries the same lineage: a redelivery is the same message (assumption: the platform documents no
+   * redelivery; a queue redelivers the message as it was sent, and the lineage is part of it).
+   */
+  const run = async (
+    target: Deployed,
+    change: DocumentChange,
+    data: unknown,
+    attempt: number,
+    lineage: string,
+  ): Promise<void> => {
     const refused = admit(target)
     if (refused) return drop(target, change, refused.reason, refused.message)
     const started = performance.now()
@@ -286,13 +296,13 @@ export async function startBlueprintRunner(options: BlueprintRunnerOptions): Pro
       const timeoutMs =
         platform.timeoutScale === undefined ? undefined : (target.fn.timeout ?? 10) * 1000 * platform.timeoutScale
       outcome = await target.pool.invoke({
-        env: { ...target.env, X_SANITY_LINEAGE: nextLineage(change.lineage) },
+        env: { ...target.env, X_SANITY_LINEAGE: lineage },
         context: contextFor({ ...lake.clientConfig, dataset }),
         data,
         timeoutMs,
       })
     } else {
-      const invocation = await (target.shared as NonNullable<Deployed['shared']>).invoke(change, data)
+      const invocation = await (target.shared as NonNullable<Deployed['shared']>).invoke(change, data, lineage)
       outcome = { error: invocation.error }
     }
     const ms = Math.round(performance.now() - started)
@@ -309,7 +319,7 @@ export async function startBlueprintRunner(options: BlueprintRunnerOptions): Pro
       ...(outcome.timedOut ? { timedOut: true } : {}),
     })
     if (outcome.error !== undefined && platform.redelivery === 'once' && attempt === 1) {
-      await run(target, change, data, 2)
+      await run(target, change, data, 2, lineage)
     }
   }
 
@@ -329,7 +339,8 @@ export async function startBlueprintRunner(options: BlueprintRunnerOptions): Pro
     }
     if (platform.lose?.({ functionName: target.name, change })) return drop(target, change, 'lost', 'lost (test)')
     const copies = platform.redelivery === 'duplicate' ? 2 : 1
-    for (let attempt = 1; attempt <= copies; attempt++) start(run(target, change, data, attempt))
+    const lineage = nextLineage(change.lineage)
+    for (let attempt = 1; attempt <= copies; attempt++) start(run(target, change, data, attempt, lineage))
   }
 
   let stopTransactions = () => {}

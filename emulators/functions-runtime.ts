@@ -117,13 +117,20 @@ export function createFunctionsRuntime(options: RuntimeOptions) {
     projectId: options.clientOptions.projectId,
     dataset: change.dataset ?? options.clientOptions.dataset,
   })
-  /** Runs the handler for an event already projected, with the deployment's settings and the chain's lineage. */
-  async function invoke(change: DocumentChange, data: unknown): Promise<Invocation> {
+  /**
+   * Runs the handler for an event already projected, with the deployment's settings and the chain's lineage (a
+   * redelivery passes the lineage its first delivery had).
+   */
+  async function invoke(
+    change: DocumentChange,
+    data: unknown,
+    lineage: string = nextLineage(change.lineage),
+  ): Promise<Invocation> {
     const scope = scopeOf(change)
     let error: unknown
     // The platform, and `sanity functions test`, run the handler with the resource's `env` over its own; the
     // lineage of a chain of function-caused writes is in X_SANITY_LINEAGE, which @sanity/client sends on.
-    const restore = applyEnv({ ...options.env, ...options.fn.env, X_SANITY_LINEAGE: nextLineage(change.lineage) })
+    const restore = applyEnv({ ...options.env, ...options.fn.env, X_SANITY_LINEAGE: lineage })
     try {
       const clientOptions = { ...options.clientOptions, dataset: scope.dataset }
       await options.handler({ context: contextFor(clientOptions), event: { data } })

@@ -13,7 +13,7 @@ import {
   readRevokeGuard,
   readSanityClientOptions,
 } from './config.ts'
-import type { FanOutEventData, FanOutKind } from './core/fanout.ts'
+import { type FanOutEventData, type FanOutKind, leaseOwnerId } from './core/fanout.ts'
 import { assertDeployedScope } from './core/scope.ts'
 import { type Auth0Connection, connectAuth0 } from './gateways/auth0.ts'
 import { createFanOutStore } from './gateways/fanout.ts'
@@ -49,11 +49,27 @@ export function fanOutHandler(kind: FanOutKind) {
       {
         reconcile: { policies: createPolicyReader(client), organizations: auth0.connection.forInvocation(deadline) },
         store: createFanOutStore(client),
-        invocationId: randomUUID(),
+        invocationId: leaseOwnerId(eventKey(kind, event.data, process.env.X_SANITY_LINEAGE), randomUUID()),
       },
       { deadline, maxWrites, leaseMarginMs: LEASE_MARGIN_MS, revokeGuard },
     )
     for (const line of describeFanOut(report)) console.log(line)
     if (report.error) throw report.error
   })
+}
+
+/**
+ * What names one event across its deliveries: the function, the document that fired it and the lineage the
+ * platform runs the invocation with (X_SANITY_LINEAGE, the chain's id and hop count, which a redelivery of the same
+ * event carries again; assumption, as the platform documents no redelivery). Without a lineage, none: the lease
+ * then names the attempt only, as before.
+ */
+function eventKey(
+  kind: FanOutKind,
+  data: FanOutEventData | undefined,
+  lineage: string | undefined,
+): string | undefined {
+  const id = data?._id
+  if (typeof id !== 'string' || !lineage?.trim()) return undefined
+  return `fan-out-${kind}:${id}:${lineage.trim()}`
 }

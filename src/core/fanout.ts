@@ -112,9 +112,36 @@ export interface Lease {
   readonly until: number
 }
 
-/** Whether another invocation is working on the fan-out now (its lease has not run out). */
+/**
+ * A lease owner names the event and the attempt: `<event key>#<attempt>`. The event key is the same for every
+ * delivery of one event (a redelivery, a duplicate copy), so a retried invocation recognises the lease its killed
+ * first attempt took instead of waiting for it to run out. No key (the event could not be named): the attempt only.
+ */
+export function leaseOwnerId(eventKey: string | undefined, attempt: string): string {
+  return eventKey ? `${eventKey}#${attempt}` : attempt
+}
+
+/** The event a lease owner was claimed for; undefined when it names an attempt only. */
+export function leaseEventKey(owner: string): string | undefined {
+  const at = owner.lastIndexOf('#')
+  return at > 0 ? owner.slice(0, at) : undefined
+}
+
+/**
+ * Who holds the fan-out's work list now: nobody (no lease, or it ran out), this invocation, another delivery of the
+ * same event (a killed attempt or a duplicate copy: taken over; the other copy, if alive, notices and stops), or
+ * another event's invocation (its lease is respected).
+ */
+export function leaseHolder(lease: Lease | undefined, me: string, now: number): 'free' | 'me' | 'same-event' | 'other' {
+  if (lease === undefined || lease.owner === '' || lease.until <= now) return 'free'
+  if (lease.owner === me) return 'me'
+  const key = leaseEventKey(me)
+  return key !== undefined && leaseEventKey(lease.owner) === key ? 'same-event' : 'other'
+}
+
+/** Whether another event's invocation is working on the fan-out now (its lease has not run out). */
 export function heldByOther(lease: Lease | undefined, me: string, now: number): boolean {
-  return lease !== undefined && lease.owner !== me && lease.until > now
+  return leaseHolder(lease, me, now) === 'other'
 }
 
 /**

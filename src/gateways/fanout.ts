@@ -63,7 +63,7 @@ export interface FanOutSnapshot {
 export interface FanOutStore {
   /** The subject, the policies it feeds (none for a continuation) and its fan-out status. */
   load(event: FanOutEvent): Promise<FanOutSnapshot>
-  /** Re-reads the status only. */
+  /** Re-reads the status only, from the Doc API: current, where queries lag commits. */
   status(subjectId: string): Promise<StoredFanOut | null>
   /** Writes the status if it is still at `rev` (null: if it does not exist yet); false when someone wrote first. */
   save(subjectId: string, rev: string | null, fields: Record<string, unknown>): Promise<boolean>
@@ -108,12 +108,8 @@ export function createFanOutStore(client: SanityClient): FanOutStore {
     load: (event) => query(event, !event.continuation),
     async status(subjectId) {
       try {
-        const result = await client.fetch(
-          `*[_id == $statusId][0]{ ${STATUS_FIELDS} }`,
-          { statusId: fanOutStatusId(subjectId) },
-          OPTIONS,
-        )
-        return storedStatus(result)
+        // A conditional save needs the latest `_rev`: a lagging query would give a stale one and every save would fail.
+        return storedStatus(await client.getDocument(fanOutStatusId(subjectId), { tag: OPTIONS.tag }))
       } catch (error) {
         throw fail(error, `read the fan-out status of ${subjectId}`)
       }

@@ -11,8 +11,8 @@ import {
   type FanOutEvent,
   type FanOutKind,
   fanOutPhase,
-  heldByOther,
   type InvalidPolicy,
+  leaseHolder,
   mergePending,
   orphanedPolicies,
   parseFanOutEvent,
@@ -27,7 +27,7 @@ import { type ReconcileDeps, type ReconcileResult, reconcileTenant } from './rec
 export interface FanOutDeps {
   readonly reconcile: ReconcileDeps
   readonly store: FanOutStore
-  /** Names this invocation in the lease. */
+  /** Names this invocation in the lease: `leaseOwnerId(eventKey, attempt)`, so a redelivery knows its own lease. */
   readonly invocationId: string
 }
 
@@ -57,7 +57,8 @@ export interface FanOutReport {
   readonly remaining: number
   readonly invalid: readonly InvalidPolicy[]
   readonly failures: readonly { organizationId: string; reason: string; message: string }[]
-  readonly stopped: ReconcileResult['stopped'] | 'configuration'
+  /** `taken-over`: another delivery of the same event claimed the list (a redelivery or a duplicate copy). */
+  readonly stopped: ReconcileResult['stopped'] | 'configuration' | 'taken-over'
   readonly error: SyncError | undefined
 }
 
@@ -107,7 +108,7 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
     if (attempt > 0) status = await store.status(event.subjectId)
     const now = clock()
     const lease = status?.leaseOwner ? { owner: status.leaseOwner, until: status.leaseUntil ?? 0 } : undefined
-    if (heldByOther(lease, me, now)) {
+    if (leaseHolder(lease, me, now) === 'other') {
       if (targets.length === 0) return { ...empty(base), outcome: 'deferred', remaining: status?.pending.length ?? 0 }
       const pending = mergePending(status?.pending ?? [], targets)
       const saved = await store.save(event.subjectId, status?._rev ?? null, {
@@ -172,6 +173,12 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
   let error: SyncError | undefined
   let index = 0
   while (index < claimed.pending.length && !stopped) {
+    // Another delivery of this event may have taken the list over (a redelivery after this one was thought dead, or
+    // a duplicate copy): stop before the next chunk instead of working alongside it. One Doc API read per chunk.
+    if (index > 0 && (await store.status(event.subjectId))?.leaseOwner !== me) {
+      stopped = 'taken-over'
+      break
+    }
     const budgetLeft = options.maxWrites === undefined ? undefined : options.maxWrites - written
     if (budgetLeft !== undefined && budgetLeft <= 0) {
       stopped = 'write-budget'
@@ -237,17 +244,25 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
     if (!stored) break
     remaining = remainingAfterRun(stored, claimed.generation, finished)
     const now = clock()
-    const saved = await store.save(event.subjectId, stored._rev, {
+    const counts = {
       pending: remaining,
       pendingCount: remaining.length,
-      round: remaining.length > 0 && !error ? stored.round + 1 : stored.round,
-      leaseOwner: '',
-      leaseUntil: 0,
-      phase: fanOutPhase(remaining.length, undefined, now),
       written: stored.written + written,
       failedCount: stored.failedCount + failures.length,
       invocations: stored.invocations + 1,
       failures: [...failures.map(failureEntry), ...stored.failures].slice(0, FANOUT_LIST_LIMIT),
+    }
+    // Taken over: the holder continues, releases and bumps `round`; this run only takes off what it finished.
+    if (stored.leaseOwner !== me) {
+      if (await store.save(event.subjectId, stored._rev, counts)) break
+      continue
+    }
+    const saved = await store.save(event.subjectId, stored._rev, {
+      ...counts,
+      round: remaining.length > 0 && !error ? stored.round + 1 : stored.round,
+      leaseOwner: '',
+      leaseUntil: 0,
+      phase: fanOutPhase(remaining.length, undefined, now),
       lastRun: {
         _type: 'accessFanOutRun',
         at: new Date(now).toISOString(),
@@ -262,11 +277,13 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
   }
   const outcome = error
     ? 'failed'
-    : remaining.length > 0
-      ? 'partial'
-      : claimed.pending.length === 0
-        ? 'nothing'
-        : 'done'
+    : stopped === 'taken-over'
+      ? 'deferred'
+      : remaining.length > 0
+        ? 'partial'
+        : claimed.pending.length === 0
+          ? 'nothing'
+          : 'done'
   return {
     ...base,
     outcome,
