@@ -6,13 +6,16 @@
  * version. Idempotent; `--dry-run` prints the plan and writes nothing. `--list-versions` and `--rollback [N]` read
  * and roll back the versions Auth0 keeps.
  *
- * Settings: AUTH0_DOMAIN, AUTH0_DEPLOY_CLIENT_ID, AUTH0_DEPLOY_CLIENT_SECRET (a Machine-to-Machine client with
- * read:actions create:actions update:actions, never the function's client), CLAIM_NAMESPACE (optional).
+ * Settings: AUTH0_DOMAIN, AUTH0_DEPLOY_CLIENT_ID and its credential, AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_KEY (Private
+ * Key JWT, recommended; algorithm AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_ALG) or AUTH0_DEPLOY_CLIENT_SECRET (a
+ * Machine-to-Machine client with read:actions create:actions update:actions, never the function's client),
+ * CLAIM_NAMESPACE (optional).
  */
 import { readFileSync } from 'node:fs'
 import process from 'node:process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { collectCredential, DEPLOY_CREDENTIAL } from '../src/config.ts'
 import {
   ACTION_NAME,
   ACTION_RUNTIME,
@@ -59,8 +62,10 @@ Auth0 says the deploy is not bindable yet) and waits until logins run the new ve
                      version before the deployed one that differs from it. Deploy the committed file again with
                      a plain deploy-action.
 
-Environment: AUTH0_DOMAIN, AUTH0_DEPLOY_CLIENT_ID, AUTH0_DEPLOY_CLIENT_SECRET (scopes read:actions create:actions
-update:actions), CLAIM_NAMESPACE (optional, e.g. https://claims.example.com/; default: the Action's own).`
+Environment: AUTH0_DOMAIN, AUTH0_DEPLOY_CLIENT_ID (scopes read:actions create:actions update:actions) and one
+credential: AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_KEY (Private Key JWT, recommended: a PEM, its base64 or a file
+path; AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_ALG RS256 by default) or AUTH0_DEPLOY_CLIENT_SECRET; CLAIM_NAMESPACE
+(optional, e.g. https://claims.example.com/; default: the Action's own).`
 
 export interface DeployOptions {
   readonly dryRun: boolean
@@ -260,7 +265,7 @@ export function readDeployCredentials(env: Env): DeployCredentials {
   }
   const domain = required('AUTH0_DOMAIN')
   const clientId = required('AUTH0_DEPLOY_CLIENT_ID')
-  const clientSecret = required('AUTH0_DEPLOY_CLIENT_SECRET')
+  const credential = collectCredential(env, DEPLOY_CREDENTIAL, problems)
   if (domain && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(domain)) {
     problems.push('AUTH0_DOMAIN must be a bare host name like "acme.eu.auth0.com" (no https://, no path)')
   }
@@ -270,7 +275,7 @@ export function readDeployCredentials(env: Env): DeployCredentials {
       `Configuration: ${problems.join('; ')}. The deploy client is a Machine-to-Machine application with read:actions create:actions update:actions (not the function's client).`,
     )
   }
-  return { domain, clientId, clientSecret }
+  return { domain, clientId, ...credential }
 }
 
 /** The command line: returns the exit code. */

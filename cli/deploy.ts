@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import type { BlueprintResource } from '@sanity/blueprints'
 import { accessSyncResources } from '../sanity.blueprint.ts'
 import { buildFunctions } from '../scripts/build-functions.ts'
-import { readFanOutMaxWrites, readReconcileConfig } from '../src/config.ts'
+import { portableSigningKey, readFanOutMaxWrites, readReconcileConfig } from '../src/config.ts'
 import {
   type DeclaredFunction,
   type DeployRecord,
@@ -70,6 +70,8 @@ interface Setup {
   readonly stack: string
   readonly functions: readonly DeclaredFunction[]
   readonly secrets: readonly string[]
+  /** What the functions are given: the file's settings, a private key as one line of base64 (see prepare). */
+  readonly functionEnv: Env
 }
 
 export async function run(
@@ -205,7 +207,7 @@ export async function run(
         }
         remoteKeys = keys
       }
-      const plan = planFunctionEnv(fn, desiredFunctionEnv(fn, environment.env), remoteKeys, record)
+      const plan = planFunctionEnv(fn, desiredFunctionEnv(fn, setup.functionEnv), remoteKeys, record)
       const changes = [
         ...plan.add.map((change) => ({
           label: `set ${change.key}`,
@@ -270,7 +272,7 @@ function prepare(name: string | undefined, base: Env, cwd: string): Setup {
   }
   const hint = `Set them in ${environment.file} (see .env.example) and run again; nothing was run.`
   // The reconcile's reader checks the project, the dataset and everything the functions read from Auth0.
-  check(() => readReconcileConfig(env, { tokenFromRuntime: true, hint }))
+  const config = check(() => readReconcileConfig(env, { tokenFromRuntime: true, hint }))
   check(() => readFanOutMaxWrites(env))
   // Already named above when the project or dataset is what is wrong; the blueprint would say it again.
   const scoped = problems.some((problem) => /SANITY_(PROJECT_ID|DATASET)/.test(problem))
@@ -281,11 +283,17 @@ function prepare(name: string | undefined, base: Env, cwd: string): Setup {
       `environment ${environment.name} (${environment.file}):\n  ${problems.join('\n  ')}`,
     )
   }
+  // A PEM is several lines and a file path means nothing to a deployed function: the functions get the key itself,
+  // checked and as one line of base64, which `sanity functions env add` takes as a plain argument.
+  const key = config && portableSigningKey(config.auth0)
+  const functionEnv = key ? { ...env, AUTH0_CLIENT_ASSERTION_SIGNING_KEY: key } : env
+  const keyForms = config && 'clientAssertionSigningKey' in config.auth0 ? [config.auth0.clientAssertionSigningKey] : []
   return {
     environment: { ...environment, name: environment.name },
     stack: env.SANITY_STACK?.trim() || environment.name,
     functions: declaredFunctions(resources),
-    secrets: secretValues(env),
+    secrets: [...secretValues(env), ...(key ? [key] : []), ...keyForms],
+    functionEnv,
   }
 }
 

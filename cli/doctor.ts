@@ -78,7 +78,10 @@ async function gather(environment: Environment, cwd: string): Promise<DoctorFact
   const auth0: Auth0Config | undefined = attempt(() => readAuth0Config(env)).value
   const skipped = (why: string) => ({ kind: 'skipped', why }) as const
   const stackName = env.SANITY_STACK?.trim() || environment.name
-  const deployClient = env.AUTH0_DEPLOY_CLIENT_ID?.trim() || env.AUTH0_DEPLOY_CLIENT_SECRET?.trim()
+  const deployClient =
+    env.AUTH0_DEPLOY_CLIENT_ID?.trim() ||
+    env.AUTH0_DEPLOY_CLIENT_SECRET?.trim() ||
+    env.AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_KEY?.trim()
 
   const [grant, policies, action, stack] = await Promise.all([
     auth0 ? probeGrant(auth0) : skipped('the Auth0 settings are incomplete'),
@@ -86,7 +89,7 @@ async function gather(environment: Environment, cwd: string): Promise<DoctorFact
     deployClient
       ? attemptAsync(() => probeAction(readDeployCredentials(env), readFileSync(ACTION_FILE, 'utf8')))
       : skipped(
-          'set AUTH0_DEPLOY_CLIENT_ID and AUTH0_DEPLOY_CLIENT_SECRET (a client with read:actions) to check the Action',
+          'set AUTH0_DEPLOY_CLIENT_ID and its AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_KEY or AUTH0_DEPLOY_CLIENT_SECRET (a client with read:actions) to check the Action',
         ),
     stackName
       ? probeStack(stackName, { cwd, env })

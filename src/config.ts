@@ -3,16 +3,35 @@
  * run locally). Only the three Auth0 credentials are required. The Sanity project comes from the runtime
  * (`context.clientOptions`) and is checked here too, before anything uses it.
  */
+import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { ClientConfig } from '@sanity/client'
 import { preview } from './core/auth0-rules.ts'
 import { SyncError } from './core/errors.ts'
 import { REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings } from './core/revoke-guard.ts'
 
-export interface Auth0Config {
+/** Algorithms Auth0 accepts for a Private Key JWT credential (its `alg`: RS256, RS384, PS256). */
+export const SIGNING_ALGS = ['RS256', 'RS384', 'PS256'] as const
+export type SigningAlg = (typeof SIGNING_ALGS)[number]
+
+/**
+ * How a Machine-to-Machine application proves who it is at /oauth/token: a client secret, or (recommended) a
+ * private key signing a client assertion (Private Key JWT). The SDK's own options, so they are passed on as-is.
+ */
+export type ClientCredential =
+  | { readonly clientSecret: string }
+  | {
+      /** A PKCS#8 PEM (the SDK's `importPKCS8` takes nothing else); read from any accepted form and checked. */
+      readonly clientAssertionSigningKey: string
+      readonly clientAssertionSigningAlg: SigningAlg
+    }
+
+export type Auth0Config = Auth0Settings & ClientCredential
+
+export interface Auth0Settings {
   /** Tenant domain such as `acme.eu.auth0.com` (no scheme); `host:port` is accepted for local emulators. */
   readonly domain: string
   readonly clientId: string
-  readonly clientSecret: string
   /** Per-request timeout for Auth0 calls. */
   readonly timeoutSeconds: number
   /**
@@ -40,13 +59,162 @@ export function readAuth0Config(env: Env): Auth0Config {
 function collectAuth0Config(env: Env, problems: string[]): Auth0Config {
   const domain = required(env, 'AUTH0_DOMAIN', problems)
   const clientId = required(env, 'AUTH0_CLIENT_ID', problems)
-  const clientSecret = required(env, 'AUTH0_CLIENT_SECRET', problems)
+  const credential = collectCredential(env, SYNC_CREDENTIAL, problems)
   if (domain && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(domain)) {
     problems.push('AUTH0_DOMAIN must be a bare host name like "acme.eu.auth0.com" (no https://, no path)')
   }
   const timeoutSeconds = numberSetting(env, 'AUTH0_TIMEOUT_SECONDS', DEFAULTS.timeoutSeconds, 1, 60, problems)
   const budgetSeconds = numberSetting(env, 'SYNC_TIME_BUDGET_SECONDS', DEFAULTS.budgetSeconds, 5, 800, problems)
-  return { domain, clientId, clientSecret, timeoutSeconds, budgetSeconds }
+  return { domain, clientId, ...credential, timeoutSeconds, budgetSeconds }
+}
+
+/** The settings that hold one client's credential: the sync client's, or the deploy client's. */
+export interface CredentialNames {
+  readonly id: string
+  readonly secret: string
+  readonly key: string
+  readonly alg: string
+}
+
+export const SYNC_CREDENTIAL: CredentialNames = {
+  id: 'AUTH0_CLIENT_ID',
+  secret: 'AUTH0_CLIENT_SECRET',
+  key: 'AUTH0_CLIENT_ASSERTION_SIGNING_KEY',
+  alg: 'AUTH0_CLIENT_ASSERTION_SIGNING_ALG',
+}
+
+export const DEPLOY_CREDENTIAL: CredentialNames = {
+  id: 'AUTH0_DEPLOY_CLIENT_ID',
+  secret: 'AUTH0_DEPLOY_CLIENT_SECRET',
+  key: 'AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_KEY',
+  alg: 'AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_ALG',
+}
+
+/**
+ * Exactly one of the client secret and the private key. Both set is refused rather than preferring one: Auth0
+ * gives an application one authentication method, so one of the two is stale, and which one is a guess.
+ */
+export function collectCredential(
+  env: Env,
+  names: CredentialNames,
+  problems: string[],
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): ClientCredential {
+  const secret = env[names.secret]?.trim()
+  const rawKey = env[names.key]?.trim()
+  const rawAlg = env[names.alg]?.trim()
+  if (secret && rawKey) {
+    problems.push(
+      `${names.secret} and ${names.key} are both set: set one. With Private Key JWT (recommended), remove ${names.secret} from the settings (\`access-sync deploy\` then removes it from the functions too); to keep the secret, remove ${names.key} and ${names.alg}`,
+    )
+    return { clientSecret: secret }
+  }
+  if (!rawKey) {
+    if (rawAlg)
+      problems.push(`${names.alg} is set but ${names.key} is not: set the private key, or remove ${names.alg}`)
+    if (!secret) {
+      problems.push(
+        `no credential for ${names.id}: ${names.key} is not set (Private Key JWT, recommended: the PEM private key, its base64, or a file path) and ${names.secret} is not set; set one of them`,
+      )
+    }
+    return { clientSecret: secret ?? '' }
+  }
+  const alg = (rawAlg || 'RS256').toUpperCase()
+  if (!(SIGNING_ALGS as readonly string[]).includes(alg)) {
+    problems.push(
+      `${names.alg} must be one of ${SIGNING_ALGS.join(', ')} (the credential's algorithm in Auth0), got "${rawAlg?.slice(0, 20)}"`,
+    )
+  }
+  const decoded = decodeSigningKey(rawKey, readFile)
+  if (decoded.kind === 'problem') {
+    problems.push(`${names.key} ${decoded.problem}`)
+    return { clientAssertionSigningKey: '', clientAssertionSigningAlg: 'RS256' }
+  }
+  return { clientAssertionSigningKey: decoded.pem, clientAssertionSigningAlg: alg as SigningAlg }
+}
+
+type DecodedKey =
+  | { readonly kind: 'key'; readonly pem: string }
+  | { readonly kind: 'problem'; readonly problem: string }
+
+const PEM_START = '-----BEGIN'
+const KEY_FORMS =
+  'a PEM private key (-----BEGIN PRIVATE KEY-----, multi-line in double quotes or with \\n escapes), the base64 of one (one line: `base64 -w0 key.pem`), or the path of a file holding one'
+
+/**
+ * The forms a private key can take in a setting, in this order: a PEM (real newlines, or `\n` escapes as a one-line
+ * .env value or `sanity functions env add` argument keeps them), the PEM's base64 (one line, nothing to escape: what
+ * `access-sync deploy` sends to the functions), or a path to a PEM file (local runs; a deployed function has no
+ * files of yours). The key is checked here, so a wrong one is named at start-up, not at the first token request,
+ * and returned as PKCS#8, the only form the SDK's `importPKCS8` reads. The value itself is never echoed.
+ */
+export function decodeSigningKey(raw: string, readFile: (path: string) => string): DecodedKey {
+  let text = raw.trim()
+  let from = ''
+  if (!text.startsWith(PEM_START)) {
+    const decoded = /^[A-Za-z0-9+/=_\s-]{100,}$/.test(text) ? Buffer.from(text, 'base64').toString('utf8') : ''
+    if (decoded.trimStart().startsWith(PEM_START)) text = decoded.trim()
+    else {
+      const looksLikePath = text.length < 300 && !/\s/.test(text)
+      if (!looksLikePath) return { kind: 'problem', problem: `is not ${KEY_FORMS}` }
+      try {
+        text = readFile(text).trim()
+        from = ` (read from ${raw.trim()})`
+      } catch {
+        return { kind: 'problem', problem: `is not ${KEY_FORMS}: no readable file at "${raw.trim()}"` }
+      }
+    }
+  }
+  text = text.replaceAll('\\n', '\n')
+  let key: KeyObject
+  try {
+    key = createPrivateKey(text)
+  } catch (error) {
+    const why = (error as { code?: unknown }).code
+    const hint = /PUBLIC KEY/.test(text)
+      ? "it is a public key: this setting takes the private key, and the public key goes into Auth0 (the application's Credentials tab)"
+      : why === 'ERR_MISSING_PASSPHRASE' || /ENCRYPTED/.test(text)
+        ? 'it is encrypted: export it without a passphrase (`openssl pkey -in key.pem -out plain.pem`) and keep it secret instead'
+        : `it could not be read as ${KEY_FORMS}`
+    return { kind: 'problem', problem: `is not usable${from}: ${hint}` }
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    return {
+      kind: 'problem',
+      problem: `is a ${key.asymmetricKeyType ?? 'non-RSA'} key${from}; Auth0's Private Key JWT credentials are RSA (RS256, RS384, PS256): \`openssl genrsa -out key.pem 2048\``,
+    }
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+  if (bits < 2048) {
+    return {
+      kind: 'problem',
+      problem: `is a ${bits}-bit RSA key${from}; use 2048 bits or more (\`openssl genrsa -out key.pem 2048\`)`,
+    }
+  }
+  return { kind: 'key', pem: String(key.export({ type: 'pkcs8', format: 'pem' })) }
+}
+
+/** What tells one credential from another, for a warm instance to notice changed settings; never printed. */
+export function credentialKey(config: Auth0Config): string {
+  const secret = 'clientSecret' in config ? config.clientSecret : undefined
+  const key =
+    'clientAssertionSigningKey' in config
+      ? `${config.clientAssertionSigningAlg}:${config.clientAssertionSigningKey}`
+      : ''
+  return `${config.domain}\n${config.clientId}\n${secret ?? key}`
+}
+
+/** The credential as one line of base64 (a PEM's base64), to hand to `sanity functions env add`. */
+export function portableSigningKey(credential: ClientCredential): string | undefined {
+  if (!('clientAssertionSigningKey' in credential)) return undefined
+  return Buffer.from(credential.clientAssertionSigningKey, 'utf8').toString('base64')
+}
+
+/** Which settings hold this credential, for messages that name the fix. */
+export function credentialSettings(credential: ClientCredential, names: CredentialNames): string {
+  return 'clientAssertionSigningKey' in credential
+    ? `${names.id} / ${names.key} (its public key must be a credential of that application in Auth0, with algorithm ${credential.clientAssertionSigningAlg})`
+    : `${names.id} / ${names.secret}`
 }
 
 /** Where the reconcile (CLI and scheduled repair) reads policies: a Content Lake outside a function's context. */

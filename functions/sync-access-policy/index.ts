@@ -1,7 +1,7 @@
 import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
-import { readAuth0Config, readRevokeGuard, readSanityClientOptions } from '../../src/config.ts'
+import { credentialKey, readAuth0Config, readRevokeGuard, readSanityClientOptions } from '../../src/config.ts'
 import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
@@ -18,7 +18,7 @@ let auth0: { key: string; connection: Auth0Connection } | undefined
 
 function organizations(): OrganizationsGateway {
   const config = readAuth0Config(process.env)
-  const key = `${config.domain}\n${config.clientId}\n${config.clientSecret}`
+  const key = credentialKey(config)
   if (auth0?.key !== key) auth0 = { key, connection: connectAuth0(config) }
   // A cold instance fetches its token while the policy is queried: one round trip less before the first read.
   auth0.connection.prefetchToken()

@@ -184,7 +184,7 @@ function auth0Token(facts: DoctorFacts): Check {
   if (grant.kind === 'failed') {
     const fix = grant.customDomain
       ? 'set AUTH0_DOMAIN to the canonical domain (see above)'
-      : `check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET ${where(facts)} (the function's Machine-to-Machine application)`
+      : `check AUTH0_CLIENT_ID and its credential, AUTH0_CLIENT_ASSERTION_SIGNING_KEY or AUTH0_CLIENT_SECRET, ${where(facts)} (the function's Machine-to-Machine application)`
     return fail('auth0-token', title, `${grant.reason}: ${grant.message}`, fix)
   }
   return pass('auth0-token', title, `${facts.auth0Domain} issued a token to AUTH0_CLIENT_ID`)
@@ -215,7 +215,7 @@ function auth0Scopes(facts: DoctorFacts): Check {
       'auth0-scopes',
       title,
       `the grant also holds ${extra.join(' ')}, which this product never uses`,
-      `remove them from the grant, so a leaked AUTH0_CLIENT_SECRET can do no more than the sync does`,
+      `remove them from the grant, so a leaked credential (AUTH0_CLIENT_ASSERTION_SIGNING_KEY or AUTH0_CLIENT_SECRET) can do no more than the sync does`,
     )
   }
   return pass('auth0-scopes', title, `granted ${scopes.join(' ')}`)
@@ -351,7 +351,7 @@ function action(facts: DoctorFacts): Check {
       `${probe.reason}: ${probe.message}`,
       facts.grant.kind === 'failed' && facts.grant.customDomain
         ? 'set AUTH0_DOMAIN to the canonical domain (see above); the deploy client uses it too'
-        : `check AUTH0_DEPLOY_CLIENT_ID / AUTH0_DEPLOY_CLIENT_SECRET ${where(facts)} (a client with read:actions)`,
+        : `check AUTH0_DEPLOY_CLIENT_ID and its credential, AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_KEY or AUTH0_DEPLOY_CLIENT_SECRET, ${where(facts)} (a client with read:actions)`,
     )
   }
   const { action: found, boundAt, bindings, committedCode } = probe.value

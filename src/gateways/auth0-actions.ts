@@ -5,16 +5,17 @@
  * the SDK's own retries (2, on 408/429/5xx) are enough here.
  */
 import { ManagementClient, ManagementError } from 'auth0'
+import { type ClientCredential, credentialSettings, DEPLOY_CREDENTIAL } from '../config.ts'
 import type { ActionVersionInfo, BindingRef, ExistingAction, ExistingBinding } from '../core/action-deploy.ts'
 import { customDomainFix } from '../core/auth0-domain.ts'
 import { SyncError } from '../core/errors.ts'
-import { CustomDomainError, tokenRefusalOf } from './auth0.ts'
+import { CustomDomainError, credentialOptions, tokenRefusalOf } from './auth0.ts'
 
-export interface DeployCredentials {
+/** The deploy client: AUTH0_DEPLOY_CLIENT_ID with its secret or its private key (Private Key JWT). */
+export type DeployCredentials = {
   readonly domain: string
   readonly clientId: string
-  readonly clientSecret: string
-}
+} & ClientCredential
 
 export interface ActionInput {
   readonly name: string
@@ -60,7 +61,7 @@ export function connectActions(credentials: DeployCredentials): ActionsGateway {
   const client = new ManagementClient({
     domain: credentials.domain,
     clientId: credentials.clientId,
-    clientSecret: credentials.clientSecret,
+    ...credentialOptions(credentials),
     timeoutInSeconds: 30,
     maxRetries: 2,
   })
@@ -69,7 +70,7 @@ export function connectActions(credentials: DeployCredentials): ActionsGateway {
     try {
       return await send()
     } catch (error) {
-      throw explain(error, what, doing, credentials.domain)
+      throw explain(error, what, doing, credentials)
     }
   }
 
@@ -155,7 +156,7 @@ export function connectActions(credentials: DeployCredentials): ActionsGateway {
             cause: error,
           })
         }
-        throw explain(error, 'bind', 'replacing the post-login bindings', credentials.domain)
+        throw explain(error, 'bind', 'replacing the post-login bindings', credentials)
       }
     },
   }
@@ -221,7 +222,8 @@ function toExisting(action: SdkAction): ExistingAction {
 }
 
 /** The SDK's failure → a SyncError naming what to fix, never echoing the token or the secret. */
-function explain(error: unknown, what: Call, doing: string, domain: string): SyncError {
+function explain(error: unknown, what: Call, doing: string, credentials: DeployCredentials): SyncError {
+  const domain = credentials.domain
   if (tokenRefusalOf(error, domain) === 'custom-domain') {
     return new CustomDomainError(
       'configuration',
@@ -239,7 +241,7 @@ function explain(error: unknown, what: Call, doing: string, domain: string): Syn
     case 401:
       return new SyncError(
         'auth0-credentials',
-        `Auth0 refused the deploy client's credentials ${doing}: check AUTH0_DEPLOY_CLIENT_ID / AUTH0_DEPLOY_CLIENT_SECRET`,
+        `Auth0 refused the deploy client's credentials ${doing}${tokenSaid(error)}: check ${credentialSettings(credentials, DEPLOY_CREDENTIAL)}`,
         { cause: error },
       )
     case 403:
@@ -262,6 +264,13 @@ function explain(error: unknown, what: Call, doing: string, domain: string): Syn
     })
   }
   return new SyncError('auth0-rejected', `Auth0 rejected ${doing} (${status}): ${message}`, { cause: error })
+}
+
+/** Auth0's reason when the token endpoint refused the client (its OAuth error body), never the credential. */
+function tokenSaid(error: ManagementError): string {
+  const body = error.body
+  if (typeof body !== 'object' || body === null || !('error_description' in body)) return ''
+  return ` (Auth0: "${String(body.error_description).slice(0, 300)}")`
 }
 
 function auth0Message(error: ManagementError): string {

@@ -3,11 +3,12 @@
  * of Auth0's API is used, so the client needs exactly `read:organizations` and `update:organizations`.
  * Every failure goes through one retry policy (src/core/retry.ts) bounded by the invocation's deadline.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 // The narrowest entries: `auth0`'s main entry brings every Management API client (840 kB bundled; see README).
 import { createManagementAuth, ManagementError } from 'auth0/management'
 import { OrganizationsClient } from 'auth0/organizations'
-import type { Auth0Config } from '../config.ts'
+import { type Auth0Config, type ClientCredential, credentialSettings, SYNC_CREDENTIAL } from '../config.ts'
 import { customDomainFix, NO_GRANT_FIX, type TokenRefusal, tokenRefusal } from '../core/auth0-domain.ts'
 import type { Metadata, OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
@@ -93,19 +94,63 @@ interface Management {
   readonly organizations: OrganizationsClient
   /** The client-credentials token: fetched once, then from the SDK's cache until shortly before it expires. */
   readonly token: () => Promise<string>
+  /** The headers of the token endpoint's last refusal, for its wait hint: the SDK's error keeps none. */
+  readonly tokenRefusal: () => Headers | undefined
+}
+
+/**
+ * When the attempt that started a token request must end (epoch ms). The SDK's token request runs under its own
+ * fixed 10 s timeout, outside the per-attempt timeout and the invocation's deadline; its `fetch` option is the one
+ * way in, and this is how that fetch learns the limit of the attempt that started it.
+ */
+const tokenAttemptEnd = new AsyncLocalStorage<number>()
+
+/** The SDK's own options for the credential: a client secret, or a private key for Private Key JWT. */
+export function credentialOptions(credential: ClientCredential) {
+  return 'clientAssertionSigningKey' in credential
+    ? {
+        clientAssertionSigningKey: credential.clientAssertionSigningKey,
+        clientAssertionSigningAlg: credential.clientAssertionSigningAlg,
+      }
+    : { clientSecret: credential.clientSecret }
+}
+
+/**
+ * A `createManagementAuth` for the token request alone (the API calls never use this `fetch`): its timeout is the
+ * attempt's limit instead of the SDK's fixed 10 s; a connection failure is marked as the token request's.
+ */
+function createAuth(config: Auth0Config) {
+  let refusal: Headers | undefined
+  const tokenFetch: typeof fetch = async (input, init) => {
+    const end = tokenAttemptEnd.getStore() ?? Date.now() + config.timeoutSeconds * 1000
+    // Aborted by a TimeoutError, which the SDK turns into its 408 "token request timed out".
+    const signal = AbortSignal.timeout(Math.max(1, end - Date.now()))
+    let response: Response
+    try {
+      response = await fetch(input, { ...init, signal })
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TimeoutError') throw error
+      throw new TokenRequestError('the token request failed', { cause: error })
+    }
+    refusal = response.ok ? undefined : response.headers
+    return response
+  }
+  const auth = createManagementAuth({
+    domain: config.domain,
+    clientId: config.clientId,
+    ...credentialOptions(config),
+    timeoutInSeconds: config.timeoutSeconds,
+    maxRetries: 0,
+    fetch: tokenFetch,
+  })
+  return { auth, tokenRefusal: () => refusal }
 }
 
 export function connectAuth0(config: Auth0Config): Auth0Connection {
   // The SDK caches the client-credentials token inside the instance; a new instance means a new token.
   const create = (): Management => {
-    const auth = createManagementAuth({
-      domain: config.domain,
-      clientId: config.clientId,
-      clientSecret: config.clientSecret,
-      timeoutInSeconds: config.timeoutSeconds,
-      maxRetries: 0,
-    })
-    return { organizations: new OrganizationsClient(auth.clientOptions), token: auth.getToken }
+    const { auth, tokenRefusal } = createAuth(config)
+    return { organizations: new OrganizationsClient(auth.clientOptions), token: auth.getToken, tokenRefusal }
   }
   let management = create()
 
@@ -124,17 +169,19 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
     for (let attempt = 1; ; attempt++) {
       const remainingMs = deadline - Date.now()
       const attemptTimeoutMs = Math.min(config.timeoutSeconds * 1000, remainingMs)
+      let phase: Phase = 'token'
       try {
         if (attemptTimeoutMs < MIN_ATTEMPT_MS) throw new OutOfTime()
         // Node's fetch hands a keep-alive connection back to its pool a turn of the event loop after the response
         // was read; a request sent sooner (the call right after the SDK fetched its token, the write right after
         // the read) opens another TCP + TLS connection to the tenant. So: the token first, one turn, then the call.
-        await management.token()
+        await tokenWithin(management, Date.now() + attemptTimeoutMs)
+        phase = 'call'
         await new Promise<void>((resolve) => setImmediate(resolve))
         return await send(management, attemptTimeoutMs / 1000)
       } catch (error) {
         if (error instanceof OutOfTime) throw outOfTime(operation, organizationId, attempt - 1, started)
-        const failure = classify(error)
+        const failure = phase === 'token' ? classifyToken(error, management.tokenRefusal()) : classify(error)
         const decision = decideRetry(failure, {
           attempt,
           tokenRefreshed,
@@ -148,6 +195,8 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
             attempt,
             started,
             domain: config.domain,
+            phase,
+            credential: config,
           })
         }
         if (decision.refreshToken) {
@@ -155,7 +204,7 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
           management = create()
         }
         const status = failure.kind === 'status' ? failure.status : undefined
-        if (status === undefined || status === 408 || status >= 500) mayHaveWritten = true
+        if (phase === 'call' && (status === undefined || status === 408 || status >= 500)) mayHaveWritten = true
         observer?.({ operation, organizationId, status, delayMs: decision.delayMs })
         await sleep(decision.delayMs)
         if (status === 429 && afterRateLimit && !(await afterRateLimit({ mayHaveWritten }))) throw new Withdrawn()
@@ -241,6 +290,22 @@ export function connectAuth0(config: Auth0Config): Auth0Connection {
   }
 }
 
+/**
+ * The token, within the attempt's time: a request this attempt starts is aborted at its end (through the token
+ * fetch); one already under way for another caller (the SDK shares it) is waited for until then, not longer.
+ */
+async function tokenWithin(management: Management, end: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TokenRequestError('timeout')), Math.max(0, end - Date.now()))
+  })
+  try {
+    await Promise.race([tokenAttemptEnd.run(end, management.token), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** What the client-credentials grant gave: the scopes Auth0 granted (undefined when it did not say). */
 export interface ManagementGrant {
   readonly scopes: readonly string[] | undefined
@@ -253,9 +318,17 @@ export interface ManagementGrant {
  */
 export async function fetchManagementGrant(config: Auth0Config): Promise<ManagementGrant> {
   let granted: string | undefined
+  let refusal: Headers | undefined
   // The SDK keeps only access_token and expires_in; watching its own request is how `scope` is seen.
   const watch: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init)
+    let response: Response
+    try {
+      response = await fetch(input, { ...init, signal: AbortSignal.timeout(config.timeoutSeconds * 1000) })
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TimeoutError') throw error
+      throw new TokenRequestError('the token request failed', { cause: error })
+    }
+    refusal = response.ok ? undefined : response.headers
     if (response.ok) {
       const body: unknown = await response
         .clone()
@@ -269,7 +342,7 @@ export async function fetchManagementGrant(config: Auth0Config): Promise<Managem
   const auth = createManagementAuth({
     domain: config.domain,
     clientId: config.clientId,
-    clientSecret: config.clientSecret,
+    ...credentialOptions(config),
     timeoutInSeconds: config.timeoutSeconds,
     maxRetries: 0,
     fetch: watch,
@@ -279,8 +352,16 @@ export async function fetchManagementGrant(config: Auth0Config): Promise<Managem
   try {
     token = await auth.getToken()
   } catch (error) {
-    const call = { operation: 'token' as const, organizationId: '', attempt: 1, started, domain: config.domain }
-    throw explain(error, classify(error), { retry: false, why: 'permanent' }, call)
+    const call = {
+      operation: 'token' as const,
+      organizationId: '',
+      attempt: 1,
+      started,
+      domain: config.domain,
+      phase: 'token' as const,
+      credential: config,
+    }
+    throw explain(error, classifyToken(error, refusal), { retry: false, why: 'permanent' }, call)
   }
   const scope = granted ?? jwtScope(token)
   return { scopes: scope === undefined ? undefined : scope.split(' ').filter((name) => name !== '') }
@@ -300,6 +381,11 @@ function jwtScope(token: string): string | undefined {
 }
 
 class OutOfTime extends Error {}
+/** The token request failed before an answer (no connection, or the attempt's time ran out). */
+class TokenRequestError extends Error {}
+
+/** Whether a failure happened getting the token (the SDK's /oauth/token request) or in the API call itself. */
+type Phase = 'token' | 'call'
 /** A write its caller withdrew after a rate-limit wait: there was nothing left to write. */
 class Withdrawn extends Error {}
 
@@ -322,6 +408,18 @@ export function classify(error: unknown): Failure {
     return { kind: 'status', status: error.statusCode, ...waitHint(error.rawResponse?.headers, Date.now()) }
   }
   return error.cause === 'timeout' || error.message === 'timeout' ? { kind: 'timeout' } : { kind: 'network' }
+}
+
+/**
+ * A failure of the token request, in the retry policy's terms: a timeout (the SDK's 408, or the attempt's end
+ * while waiting for a shared request), no connection, or the status /oauth/token answered with its wait hint.
+ */
+export function classifyToken(error: unknown, refusal: Headers | undefined): Failure {
+  if (error instanceof TokenRequestError) return error.message === 'timeout' ? { kind: 'timeout' } : { kind: 'network' }
+  if (error instanceof ManagementError && error.message === TOKEN_REQUEST_TIMED_OUT) return { kind: 'timeout' }
+  if (!isTokenRequest(error)) return classify(error)
+  const status = (error as ManagementError).statusCode ?? 0
+  return { kind: 'status', status, ...waitHint(refusal, Date.now()) }
 }
 
 function listedMetadata(metadata: Record<string, unknown> | undefined): Metadata | undefined {
@@ -351,6 +449,9 @@ interface CallInfo {
   readonly started: number
   /** AUTH0_DOMAIN, to tell a custom domain's token refusal from a missing scope. */
   readonly domain: string
+  readonly phase: Phase
+  /** Which credential was used, to name its settings. */
+  readonly credential: ClientCredential
 }
 
 function outOfTime(operation: Operation, organizationId: string, attempts: number, started: number): SyncError {
@@ -364,6 +465,7 @@ function outOfTime(operation: Operation, organizationId: string, attempts: numbe
 
 /** Turns the final failure into a reason an operator can act on, without echoing tokens or secrets. */
 function explain(error: unknown, failure: Failure, decision: Decision & { retry: false }, call: CallInfo): SyncError {
+  if (call.phase === 'token') return explainToken(error, failure, decision, call)
   const { operation, organizationId } = call
   const doing = describeCall(operation, organizationId)
   const Unavailable = decision.why === 'out-of-time' ? DeadlineError : SyncError
@@ -380,7 +482,7 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
     case 401:
       return new SyncError(
         'auth0-credentials',
-        `Auth0 refused the credentials ${doing}, even with a fresh token: check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET and that the application is authorized for the Management API`,
+        `Auth0 refused the credentials ${doing}, even with a fresh token: check ${credentialSettings(call.credential, SYNC_CREDENTIAL)} and that the application is authorized for the Management API`,
         options,
       )
     case 403: {
@@ -428,6 +530,75 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
   })
 }
 
+/**
+ * The token request's final failure. Never a missing scope: a token endpoint that was slow, unreachable or rate
+ * limited is `auth0-unavailable` (retryable) and says so; only a refusal of the credentials names them.
+ */
+function explainToken(
+  error: unknown,
+  failure: Failure,
+  decision: Decision & { retry: false },
+  call: CallInfo,
+): SyncError {
+  const { operation, organizationId } = call
+  const doing = operation === 'token' ? 'when asking for a token' : `before ${describeCall(operation, organizationId)}`
+  const Unavailable = decision.why === 'out-of-time' ? DeadlineError : SyncError
+  const tries = `${call.attempt} attempt${call.attempt === 1 ? '' : 's'} over ${seconds(Date.now() - call.started)}`
+  const options = { organizationId: organizationId || undefined, cause: error }
+  const endpoint = "Auth0's token endpoint (/oauth/token)"
+  const left =
+    decision.why === 'out-of-time' && failure.kind === 'status' && failure.hintMs !== undefined
+      ? `; it asked to wait ${seconds(failure.hintMs)}, more than this invocation has left`
+      : decision.why === 'out-of-time'
+        ? '; no time left in this invocation for another attempt'
+        : ''
+  const unavailable = (what: string) =>
+    new Unavailable(
+      'auth0-unavailable',
+      `${endpoint} ${what} ${doing}, ${tries}${left}: Auth0 is slow or limiting this tenant's token requests; the next run retries`,
+      {
+        ...options,
+        retryable: true,
+      },
+    )
+  if (failure.kind === 'timeout') return unavailable('did not answer in time')
+  if (failure.kind === 'network') return unavailable(`could not be reached (${networkCode(error)})`)
+  if (isTransient(failure))
+    return unavailable(`answered ${failure.status}${failure.status === 429 ? ' (rate limited)' : ''}`)
+  const said = tokenErrorDescription(error)
+  const auth0Said = said ? ` (Auth0: "${said}")` : ''
+  if (failure.status === 401) {
+    return new SyncError(
+      'auth0-credentials',
+      `Auth0 refused the credentials ${doing}${auth0Said}: check ${credentialSettings(call.credential, SYNC_CREDENTIAL)}, and that the application is authorized for the Management API`,
+      options,
+    )
+  }
+  if (failure.status === 403) {
+    const refusal = tokenRefusal(call.domain, said)
+    if (refusal === 'custom-domain') {
+      return new CustomDomainError(
+        'configuration',
+        `Auth0 refused a Management API token (${doing}): ${customDomainFix(call.domain)}`,
+        options,
+      )
+    }
+    if (refusal === 'no-grant') {
+      return new SyncError(
+        'auth0-forbidden',
+        `Auth0 refused a Management API token (${doing}): ${NO_GRANT_FIX}`,
+        options,
+      )
+    }
+    return new SyncError('auth0-credentials', `Auth0 refused a Management API token (${doing})${auth0Said}`, options)
+  }
+  return new SyncError(
+    'auth0-rejected',
+    `${endpoint} answered ${failure.status} ${doing}${auth0Said}: check ${credentialSettings(call.credential, SYNC_CREDENTIAL)}`,
+    options,
+  )
+}
+
 /** Why Auth0's token endpoint answered 403 (undefined: the error is something else), for the Actions gateway too. */
 export function tokenRefusalOf(error: unknown, domain: string): TokenRefusal | undefined {
   if (!isTokenRequest(error) || (error as ManagementError).statusCode !== 403) return undefined
@@ -447,6 +618,8 @@ function tokenErrorDescription(error: unknown): string | undefined {
 
 /** How the message of auth0 7.1.0's TokenProvider error starts when /oauth/token answers an error (wrapper/token-provider). */
 const TOKEN_REQUEST_FAILED = 'ManagementClient: token request failed'
+/** auth0 7.1.0's TokenProvider error (status 408) when its token request was aborted by a timeout. */
+const TOKEN_REQUEST_TIMED_OUT = 'ManagementClient: token request timed out'
 
 function describeCall(operation: Operation | 'token', organizationId: string): string {
   if (operation === 'token') return 'when asking for a token'

@@ -148,7 +148,7 @@ describe('deploy-action', () => {
     const missing = await cli([], { AUTH0_DOMAIN: 'https://x' })
     expect(missing.code).toBe(1)
     expect(missing.text).toMatch(
-      /AUTH0_DEPLOY_CLIENT_ID is not set; AUTH0_DEPLOY_CLIENT_SECRET is not set; AUTH0_DOMAIN must be/,
+      /AUTH0_DEPLOY_CLIENT_ID is not set; no credential for AUTH0_DEPLOY_CLIENT_ID: AUTH0_DEPLOY_CLIENT_ASSERTION_SIGNING_KEY is not set .*AUTH0_DEPLOY_CLIENT_SECRET is not set; set one of them; AUTH0_DOMAIN must be/,
     )
     const badNs = await cli([], { ...env, CLAIM_NAMESPACE: 'https://acme.auth0.com/' })
     expect(badNs.code).toBe(1)
