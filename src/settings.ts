@@ -7,7 +7,14 @@
  */
 
 /** Commands and programs (not functions) that read settings. */
-export type EntryPoint = 'blueprint' | 'deploy' | 'reconcile' | 'deploy-action' | 'doctor' | 'example-app'
+export type EntryPoint =
+  | 'blueprint'
+  | 'deploy'
+  | 'reconcile'
+  | 'deploy-action'
+  | 'doctor'
+  | 'example-app'
+  | 'reference-app'
 
 /** The functions of functions/<name>; which of them an environment deploys comes from the blueprint. */
 export type FunctionName = 'sync-access-policy' | 'fan-out-role' | 'fan-out-plan' | 'reconcile-access'
@@ -358,6 +365,39 @@ export const SETTINGS: readonly Setting[] = [
     example: 'https://api.example.com',
   },
   {
+    name: 'APP_BASE_URL',
+    group: 'app',
+    secret: false,
+    required: false,
+    default: 'http://localhost:3000',
+    range: 'a full URL',
+    entryPoints: ['reference-app'],
+    functions: [],
+    meaning: 'where the Next.js reference app is served (its Auth0 callback and logout URLs are built from it)',
+  },
+  {
+    name: 'AUTH0_EMULATOR',
+    group: 'app',
+    secret: false,
+    required: false,
+    default: 'false',
+    range: '`true` or unset',
+    entryPoints: ['reference-app'],
+    functions: [],
+    meaning:
+      'the reference app talks to the local Auth0 emulator (`npm run dev:app` sets it): allows its https://localhost:PORT domain; never set it for a real tenant',
+  },
+  {
+    name: 'NEXT_DIST_DIR',
+    group: 'app',
+    secret: false,
+    required: false,
+    default: 'node_modules/.cache/examples-nextjs',
+    entryPoints: ['reference-app'],
+    functions: [],
+    meaning: "where Next.js writes the reference app's build output (kept out of the source folder)",
+  },
+  {
     name: 'PORT',
     group: 'app',
     secret: false,
@@ -377,7 +417,7 @@ export const GROUPS: Readonly<Record<SettingGroup, string>> = {
   guard: 'Mass-revoke guard (every function and reconcile; the reconcile CLI takes --allow-mass-revoke instead)',
   repair: 'Scheduled repair (reconcile-access, only with ACCESS_SYNC_SCHEDULE)',
   action: 'Post-login Action (access-sync deploy-action, doctor)',
-  app: 'Example app (examples/app/server.ts)',
+  app: 'Example apps (examples/app/server.ts; the Next.js reference app, examples/nextjs, also reads .env.local)',
 }
 
 export function setting(name: string): Setting | undefined {
