@@ -8,14 +8,13 @@
  */
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { createClient } from '@sanity/client'
 import { readReconcileConfig } from '../src/config.ts'
 import { organizationIdProblem } from '../src/core/auth0-rules.ts'
 import { SyncError } from '../src/core/errors.ts'
 import { exitCode, type KeyChange, type PlanEntry, summaryLine } from '../src/core/reconcile.ts'
 import { describeEnvironment, loadEnvironment } from '../src/environment.ts'
 import { connectAuth0 } from '../src/gateways/auth0.ts'
-import { createPolicyReader } from '../src/gateways/sanity.ts'
+import { createPolicyReader, sanityClient } from '../src/gateways/sanity.ts'
 import { type AppliedEntry, type ReconcileResult, reconcileTenant } from '../src/sync.ts'
 import { progressReporter } from './progress.ts'
 
@@ -44,8 +43,6 @@ read:organizations update:organizations), AUTH0_TIMEOUT_SECONDS, REVOKE_GUARD_MA
 REVOKE_GUARD_MIN_COUNT (default 5) (optional).
 
 Exit codes: 0 in sync or all applied, 2 drift found (dry run), 1 failures, invalid policies or bad settings.`
-
-const SANITY_API_VERSION = '2025-05-01'
 
 interface Io {
   readonly stdout: { write(text: string): unknown }
@@ -95,14 +92,7 @@ export async function run(argv: readonly string[], shellEnv: Env = process.env, 
   }
 
   const { sanity } = config
-  const client = createClient({
-    apiVersion: SANITY_API_VERSION,
-    useCdn: false,
-    projectId: sanity.projectId,
-    dataset: sanity.dataset,
-    token: sanity.token,
-    ...(sanity.apiHost ? { apiHost: sanity.apiHost, useProjectHostname: false } : {}),
-  })
+  const client = sanityClient(sanity)
   const reporter = progressReporter(io.stderr, { apply })
   const organizations = connectAuth0(config.auth0).forInvocation(Number.POSITIVE_INFINITY, reporter.wait)
 

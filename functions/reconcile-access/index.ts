@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import process from 'node:process'
-import { createClient } from '@sanity/client'
 import { scheduledEventHandler } from '@sanity/functions'
 import { readReconcileConfig } from '../../src/config.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
 import { connectAuth0 } from '../../src/gateways/auth0.ts'
 import { createFanOutStore } from '../../src/gateways/fanout.ts'
 import { createRepairStore } from '../../src/gateways/repair-state.ts'
-import { createPolicyReader } from '../../src/gateways/sanity.ts'
+import { createPolicyReader, sanityClient } from '../../src/gateways/sanity.ts'
 import { describeFanOut, resumeStalledFanOuts } from '../../src/sync/fanout.ts'
 import { runScheduledRepair } from '../../src/sync/scheduled.ts'
 
-const SANITY_API_VERSION = '2025-05-01'
 /** Time left for the run's status write after the last Auth0 write may start. */
 const RESERVE_MS = 15_000
 
@@ -25,16 +23,12 @@ export const handler = scheduledEventHandler(async ({ context }) => {
   assertDeployedScope(process.env, context)
   const hint = 'Deployed, run `npx sanity functions env add reconcile-access <NAME> <value>`.'
   const { sanity, auth0, repair, guard } = readReconcileConfig(process.env, { tokenFromRuntime: true, hint })
-  const apiHost = sanity.apiHost ?? context.clientOptions?.apiHost
-  const client = createClient({
-    apiVersion: SANITY_API_VERSION,
-    useCdn: false,
-    projectId: sanity.projectId,
-    dataset: sanity.dataset,
-    token: context.clientOptions?.token || sanity.token,
-    ...(apiHost ? { apiHost } : {}),
-    ...(sanity.apiHost ? { useProjectHostname: false } : {}),
-  })
+  // The runtime's token, and its API host unless SANITY_API_HOST names another.
+  const apiHost = sanity.apiHost ? undefined : context.clientOptions?.apiHost
+  const client = sanityClient(
+    { ...sanity, token: context.clientOptions?.token || sanity.token },
+    apiHost ? { apiHost } : {},
+  )
   const deadline = started + repair.budgetSeconds * 1000
   const organizations = connectAuth0(auth0).forInvocation(deadline)
   const { results, repairedPolicies } = await runScheduledRepair(

@@ -6,12 +6,10 @@ import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
-import { createPolicyStore } from '../../src/gateways/sanity.ts'
+import { createPolicyStore, SANITY_API_VERSION } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
 import { failedBeforeSync, statusReportOf } from '../../src/status.ts'
 import { describeReport, type SyncReport, syncPolicyEvent } from '../../src/sync.ts'
-
-const SANITY_API_VERSION = '2025-05-01'
 
 // Module scope survives between invocations of a warm instance, and so does the SDK's cached Auth0 token.
 let auth0: { key: string; connection: Auth0Connection } | undefined

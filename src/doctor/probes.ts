@@ -4,7 +4,6 @@
  */
 import { spawn } from 'node:child_process'
 import type { BlueprintResource } from '@sanity/blueprints'
-import { createClient } from '@sanity/client'
 import { accessSyncResources, repairFunction } from '../../sanity.blueprint.ts'
 import type { Auth0Config, SanityConfig } from '../config.ts'
 import { ACTION_NAME } from '../core/action-deploy.ts'
@@ -13,11 +12,11 @@ import { readStamp } from '../core/metadata.ts'
 import { CustomDomainError, connectAuth0, fetchManagementGrant } from '../gateways/auth0.ts'
 import { connectActions, type DeployCredentials } from '../gateways/auth0-actions.ts'
 import { lakeFailure } from '../gateways/lake-failure.ts'
+import { sanityClient } from '../gateways/sanity.ts'
 import type { DeclaredFunction, DoctorFacts, Outcome } from './checks.ts'
 
 type Env = Readonly<Record<string, string | undefined>>
 
-const SANITY_API_VERSION = '2025-05-01'
 /** Every Auth0 and Content Lake read gets this long; the doctor is run by a person waiting for it. */
 const PROBE_DEADLINE_MS = 60_000
 
@@ -36,15 +35,7 @@ export async function probeGrant(config: Auth0Config): Promise<DoctorFacts['gran
 
 /** Counts published policies with the environment's token, as the reconcile reads them (published perspective). */
 export async function probePolicies(sanity: SanityConfig): Promise<DoctorFacts['policies']> {
-  const client = createClient({
-    apiVersion: SANITY_API_VERSION,
-    useCdn: false,
-    projectId: sanity.projectId,
-    dataset: sanity.dataset,
-    token: sanity.token,
-    timeout: PROBE_DEADLINE_MS,
-    ...(sanity.apiHost ? { apiHost: sanity.apiHost, useProjectHostname: false } : {}),
-  })
+  const client = sanityClient(sanity, { timeout: PROBE_DEADLINE_MS })
   try {
     const counts: { published: number; active: number } = await client.fetch(
       '{"published": count(*[_type == "accessPolicy"]), "active": count(*[_type == "accessPolicy" && status == "active"])}',

@@ -2,7 +2,7 @@
  * The Content Lake side of the shell: for an event, one GROQ query that returns the changed policy and every
  * published, active policy naming the organizations in play; for a reconcile, every published policy, paged.
  */
-import type { SanityClient } from '@sanity/client'
+import { type ClientConfig, createClient, type SanityClient } from '@sanity/client'
 import { defineQuery } from 'groq'
 import type {
   ANY_POLICY_QUERY_RESULT,
@@ -11,12 +11,32 @@ import type {
   POLICY_PAGE_QUERY_RESULT,
   POLICY_STATE_QUERY_RESULT,
 } from '../../sanity.types.ts'
+import type { SanityConfig } from '../config.ts'
 import type { OrganizationId } from '../core/auth0-rules.ts'
 import { SyncError } from '../core/errors.ts'
 import { type ExpectedSubject, showsExpected } from '../core/event.ts'
 import { withEntitlements } from '../core/plans.ts'
 import type { PolicySource } from '../core/policy.ts'
 import { lakeFailure } from './lake-failure.ts'
+
+/** The Content Lake API version every entry point pins, whatever version the runtime's client options carry. */
+export const SANITY_API_VERSION = '2025-05-01'
+
+/**
+ * A client for the Content Lake outside a function's event context (the reconcile, doctor, the scheduled repair):
+ * the environment's project, dataset and token; SANITY_API_HOST, when set, is used as-is (an emulator).
+ */
+export function sanityClient(sanity: SanityConfig, options: Partial<ClientConfig> = {}): SanityClient {
+  return createClient({
+    apiVersion: SANITY_API_VERSION,
+    useCdn: false,
+    projectId: sanity.projectId,
+    dataset: sanity.dataset,
+    token: sanity.token,
+    ...(sanity.apiHost ? { apiHost: sanity.apiHost, useProjectHostname: false } : {}),
+    ...options,
+  })
+}
 
 /**
  * Exactly the fields the core reads (see PolicySource); editorial fields never leave the Content Lake. The plan's
