@@ -82,7 +82,9 @@ describe('the function names the Content Lake failure and its fix', () => {
     expect(error.message).toContain('Check the API host and project ID')
     expect(error.message).toContain('Nothing was sent to Auth0.')
     expect(warnings).toEqual([
-      expect.stringMatching(/^sync status not recorded for policy policy-acme: DNS lookup of demo-project\.nonexistent\.invalid/),
+      expect.stringMatching(
+        /^sync status not recorded for policy policy-acme: DNS lookup of demo-project\.nonexistent\.invalid/,
+      ),
     ])
   })
 
