@@ -7,6 +7,7 @@
 import type { Mutation } from '@sanity/client'
 import type { AccessPolicyReconcileStatus } from '../sanity.types.ts'
 import type { Cursor } from './core/reconcile.ts'
+import type { CheckpointRefusal } from './sync/reconcile.ts'
 import type { ReconcileResult } from './sync.ts'
 
 export const RECONCILE_STATUS_TYPE = 'accessPolicyReconcileStatus'
@@ -82,6 +83,8 @@ export function runStatus(input: RunInput): Status {
     ...(input.cursor.from ? { from: input.cursor.from } : {}),
     ...(input.cursor.after ? { after: input.cursor.after } : {}),
   }
+  const refusal = results.find((result) => result.checkpointRefused)?.checkpointRefused
+  const listedAgain = refusal ? `${describeRefusal(refusal)} ` : ''
   return {
     outcome: runOutcome(input),
     runAt: input.runAt.toISOString(),
@@ -89,7 +92,9 @@ export function runStatus(input: RunInput): Status {
     driftFixed,
     failures: failedEntries.length,
     unfinished,
-    message: input.error ? truncate(input.error.message) : `${describeStop(pass)}${more}`,
+    message: truncate(
+      input.error ? `${listedAgain}${input.error.message}` : `${listedAgain}${describeStop(pass)}${more}`,
+    ),
     organizations: total(results, (r) => r.summary.organizations),
     policies: pass?.summary.policies ?? 0,
     durationSeconds: Math.round(input.durationMs / 100) / 10,
@@ -97,6 +102,12 @@ export function runStatus(input: RunInput): Status {
     cursor,
     failed,
   }
+}
+
+/** Says the run listed from the start because Auth0 refused a checkpoint (src/sync/reconcile.ts). */
+export function describeRefusal(refusal: CheckpointRefusal): string {
+  const which = refusal.stored ? 'the stored checkpoint' : 'a checkpoint issued during the listing'
+  return `Auth0 refused ${which} (${refusal.message}), so this run listed the tenant again from the start.`
 }
 
 function describeStop(result: ReconcileResult | undefined): string {

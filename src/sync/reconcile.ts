@@ -138,6 +138,15 @@ export interface ReconcileResult {
    * the refusal's reason. In a dry run, what `--apply` would meet.
    */
   readonly revokeGuard: RevokeVerdict
+  /** Auth0 refused a listing checkpoint and the run listed the tenant again from the start (once per run). */
+  readonly checkpointRefused?: CheckpointRefusal
+}
+
+export interface CheckpointRefusal {
+  /** True when it was the checkpoint the run started from (the stored cursor), false when one issued during it. */
+  readonly stored: boolean
+  /** Auth0's refusal, as the gateway explained it. */
+  readonly message: string
 }
 
 /** Reads every policy into one index: Organization ID → the published policies naming it. */
@@ -358,6 +367,7 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
 
   let listedUpTo: Cursor | undefined
   let listedToEnd = false
+  let checkpointRefused: CheckpointRefusal | undefined
   const seen = new Set<string>()
   try {
     if (scope && (scope.byId || !scope.policyIds?.length)) {
@@ -388,11 +398,34 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
       listedToEnd = true
     } else {
       const related = scope ? relatedOrganizations(scope, byOrganization) : undefined
-      const start = options.cursor ?? START
+      let start = options.cursor ?? START
       let cursor = start
+      let pagesListed = 0
       try {
+        for (;;) {
+          try {
+            await listPages()
+            break
+          } catch (error) {
+            // Auth0's checkpoints are opaque and may expire (platform-facts.md "Checkpoint pagination"): a refused
+            // one is listed again from the start, once per run, so no cursor can wedge the repair.
+            const refused = refusedCheckpoint(error, start, pagesListed)
+            if (!refused || checkpointRefused) throw error
+            checkpointRefused = refused
+            start = START
+            cursor = START
+          }
+        }
+      } catch (error) {
+        // Listing ran into the deadline (a rate-limit wait that would not fit): the next run lists from here.
+        if (!(error instanceof DeadlineError)) throw error
+        stopped ??= 'out-of-time'
+        listedUpTo = cursor
+      }
+      async function listPages(): Promise<void> {
         for await (const page of deps.organizations.pages(start.from)) {
           progress.pages++
+          pagesListed++
           const todo = page.from === start.from ? remainingInPage(page.organizations, cursor) : page.organizations
           let previous = page.from === start.from ? cursor.after : undefined
           for (const listed of todo) {
@@ -400,6 +433,8 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
             previous = listed.id
             if (!isOrganizationId(listed.id)) continue
             if (related && !related(listed)) continue
+            // Listed again after a refused checkpoint: what this run already planned is not planned twice.
+            if (seen.has(listed.id)) continue
             seen.add(listed.id)
             handle(listed.id, listed.metadata, resumeAt)
           }
@@ -417,11 +452,6 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
             break
           }
         }
-      } catch (error) {
-        // Listing ran into the deadline (a rate-limit wait that would not fit): the next run lists from here.
-        if (!(error instanceof DeadlineError)) throw error
-        stopped ??= 'out-of-time'
-        listedUpTo = cursor
       }
       listedToEnd = listedUpTo === undefined
       // A full pass also finds policies granting Organizations Auth0 does not have: those grants cannot happen.
@@ -459,7 +489,18 @@ export async function reconcileTenant(deps: ReconcileDeps, options: ReconcileOpt
     stopped,
     tracked,
     revokeGuard: verdict,
+    ...(checkpointRefused ? { checkpointRefused } : {}),
   }
+}
+
+/**
+ * A listing refused with a 400 on a page asked for by checkpoint: the checkpoint expired, or its anchor is gone (the
+ * page size is fixed and valid, so nothing else of the request can be at fault). Undefined for anything else.
+ */
+function refusedCheckpoint(error: unknown, start: Cursor, pagesListed: number): CheckpointRefusal | undefined {
+  if (!(error instanceof SyncError) || error.reason !== 'auth0-rejected') return undefined
+  if (start.from === undefined && pagesListed === 0) return undefined
+  return { stored: pagesListed === 0, message: error.message }
 }
 
 /** With a policy scope, the listed Organizations that matter: named by those policies, or carrying their keys. */

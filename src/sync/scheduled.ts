@@ -7,11 +7,15 @@
  *
  * A run whose revokes the mass-revoke guard refuses records why in its status, then fails (throws), so the
  * refusal shows where invocations are watched; its grants are written all the same.
+ *
+ * A stored cursor Auth0 refuses (its checkpoint expired, or its Organization is gone) cannot wedge the repair: the
+ * pass lists from the start instead (src/sync/reconcile.ts), and the run's status and log say so.
  */
 import { SyncError } from '../core/errors.ts'
 import { type FailedPolicy, repairFirst } from '../core/reconcile.ts'
 import { REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings } from '../core/revoke-guard.ts'
 import type { RepairStore } from '../gateways/repair-state.ts'
+import { describeRefusal } from '../reconcile-status.ts'
 import { type OrganizationResult, policyOutcome } from '../sync.ts'
 import { type ReconcileDeps, type ReconcileResult, reconcileTenant } from './reconcile.ts'
 
@@ -24,6 +28,8 @@ export interface RepairOptions {
   readonly now?: () => Date
   /** REVOKE_GUARD_* and ALLOW_MASS_REVOKE; default REVOKE_GUARD_DEFAULTS. */
   readonly revokeGuard?: RevokeGuardSettings
+  /** Where the run says what an operator should know (a refused checkpoint). Default console.warn. */
+  readonly log?: (line: string) => void
 }
 
 export interface RepairRun {
@@ -75,6 +81,7 @@ export async function runScheduledRepair(
         revokeGuard: { settings, entry: 'scheduled' },
       })
       results.push(pass)
+      if (pass.checkpointRefused) (options.log ?? console.warn)(`reconcile: ${describeRefusal(pass.checkpointRefused)}`)
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)

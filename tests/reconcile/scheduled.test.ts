@@ -170,6 +170,58 @@ describe('budget and resume', () => {
   })
 })
 
+describe('checkpoints that expire', () => {
+  it('a stored checkpoint Auth0 refuses: the next run lists from the start, completes the pass, and says so', async () => {
+    // Page one (50) is in sync; page two holds the drift, so a run stopped by its write budget stores a checkpoint.
+    const inSync = Array.from({ length: 50 }, (_, i) => {
+      const id = `org_s${String(i).padStart(2, '0')}`
+      return organization(id, syncedMetadata(`policy-s${id.slice(5)}`))
+    })
+    const drifted = Array.from({ length: 6 }, (_, i) => organization(`org_z${i}`, { own: `z${i}` }))
+    stack = await startLocalStack({
+      documents: [
+        ...roleDocuments(),
+        ...inSync.map((org) => policy(`policy-s${org.id.slice(5)}`, org.id)),
+        ...drifted.map((org) => policy(`policy-z${org.id.slice(5)}`, org.id)),
+      ],
+      auth0: { organizations: [...inSync, ...drifted] },
+    })
+    const first = await scheduledRun(stack, { RECONCILE_MAX_WRITES: '3' })
+    const stored = (first?.cursor as { from?: string } | undefined)?.from
+    expect(first).toMatchObject({ outcome: 'partial', driftFixed: 3, passComplete: false })
+    expect(stored).toEqual(expect.any(String))
+
+    // Between runs the checkpoint expires (Auth0 documents no lifetime for it).
+    stack.auth0.expireCheckpoints()
+    stack.auth0.clearRequests()
+    const logged: string[] = []
+    const warn = console.warn
+    console.warn = (line: string) => logged.push(line)
+    const second = await scheduledRun(stack, { RECONCILE_MAX_WRITES: '3' }).finally(() => {
+      console.warn = warn
+    })
+
+    const lists = stack.auth0.filterRequests({ method: 'GET', path: '/api/v2/organizations' })
+    expect(lists.map((request) => [request.query.from === stored, request.status])).toEqual([
+      [true, 400],
+      [false, 200],
+      [false, 200],
+    ])
+    expect(lists[1]?.query.from).toBeUndefined()
+    expect(second).toMatchObject({ outcome: 'repaired', driftFixed: 3, passComplete: true, cursor: {} })
+    expect(second?.message).toMatch(
+      /^Auth0 refused the stored checkpoint \(.*expired.*\), so this run listed the tenant again from the start\./,
+    )
+    expect(logged).toEqual([expect.stringMatching(/^reconcile: Auth0 refused the stored checkpoint/)])
+    for (const [i, org] of drifted.entries()) {
+      expect(stack.metadata(org.id)).toEqual({ own: `z${i}`, ...syncedMetadata(`policy-z${org.id.slice(5)}`) })
+    }
+    // Nothing was written twice: the fresh listing found the first run's writes in place.
+    expect(stack.auth0.count({ method: 'PATCH' })).toBe(3)
+    expect(await scheduledRun(stack)).toMatchObject({ outcome: 'in sync', passComplete: true })
+  })
+})
+
 describe('the schedule is opt-in', () => {
   it('without ACCESS_SYNC_SCHEDULE the blueprint declares only the document functions', () => {
     expect(repairFunction({})).toBeUndefined()
