@@ -15,6 +15,7 @@ import { exitCode, type KeyChange, type PlanEntry, summaryLine } from '../src/co
 import { describeEnvironment, loadEnvironment } from '../src/environment.ts'
 import { connectAuth0 } from '../src/gateways/auth0.ts'
 import { createPolicyReader, sanityClient } from '../src/gateways/sanity.ts'
+import { describeRefusal } from '../src/reconcile-status.ts'
 import { type AppliedEntry, type ReconcileResult, reconcileTenant } from '../src/sync.ts'
 import { progressReporter } from './progress.ts'
 
@@ -195,6 +196,7 @@ export function formatResult(result: ReconcileResult, domain: string): string {
   if (result.stopped && !result.listedToEnd) {
     lines.push('Listing stopped before the end of the tenant: later Organizations were not planned. Run again.', '')
   }
+  if (result.checkpointRefused) lines.push(describeRefusal(result.checkpointRefused), '')
   lines.push(summaryLine(result.summary, apply))
   const guard = result.revokeGuard
   if (!guard.allow) {

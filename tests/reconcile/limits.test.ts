@@ -4,6 +4,7 @@
  * real second); Retry-After stays whole real seconds.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { formatResult } from '../../cli/reconcile.ts'
 import { reconcileTenant } from '../../src/sync.ts'
 import { limitsOptions, PLAN_ROWS } from '../reliability/limits.ts'
 import { organization, policy, startTenant, syncedMetadata, type Tenant } from './support.ts'
@@ -80,5 +81,9 @@ describe('a checkpoint that expires during the run', () => {
     expect(result.summary.writes).toBe(drifted.length)
     expect(okWrites(tenant)).toHaveLength(drifted.length)
     expect(result.entries.filter((entry) => entry.status === 'grant')).toHaveLength(drifted.length)
+    // The CLI's output says so too.
+    expect(formatResult(result, auth0.domain)).toMatch(
+      /Auth0 refused a checkpoint issued during the listing \(.*expired.*\), so this run listed the tenant again from the start\./,
+    )
   })
 })
