@@ -43,7 +43,8 @@ export const SYNC_FUNCTION = defineDocumentFunction({
  * document and bumps `round` when it leaves work for the next invocation, which that update starts.
  * The projection carries identifiers only (and a plan's key now and before, so a key change reaches both).
  */
-const FAN_OUT_SETTINGS = { runtime: 'nodejs24.x', memory: 1, timeout: 120 } as const
+// The platform's maximum timeout: a chain of fan-out hops stops after 16, so each hop is long (src/fanout-handler.ts).
+const FAN_OUT_SETTINGS = { runtime: 'nodejs24.x', memory: 1, timeout: 900 } as const
 const CONTINUATION = (kind: 'role' | 'plan') =>
   `(_type == "accessFanOutStatus" && subjectType == "${kind}" && delta::operation() == "update" && count(pending) > 0 && delta::changedAny(round))`
 

@@ -30,7 +30,7 @@ describe('fan-out functions in the blueprint', () => {
   it('are document functions on published create, update and delete, on Node 24, bundled like the rest', () => {
     const resources = accessSyncResources({ SANITY_PROJECT_ID: 'demo-project', SANITY_DATASET: 'production' })
     for (const fn of [ROLE_FAN_OUT, PLAN_FAN_OUT]) {
-      expect(fn).toMatchObject({ type: 'sanity.function.document', runtime: 'nodejs24.x', timeout: 120 })
+      expect(fn).toMatchObject({ type: 'sanity.function.document', runtime: 'nodejs24.x', timeout: 900 })
       expect(fn.event).toMatchObject({ on: ['create', 'update', 'delete'] })
       expect(fn.event.includeDrafts).not.toBe(true)
       expect(resources).toContainEqual(expect.objectContaining({ name: fn.name, src: `./dist/functions/${fn.name}` }))

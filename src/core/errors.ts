@@ -41,6 +41,12 @@ export type SyncErrorReason =
    * REVOKE_GUARD_MIN_COUNT allow, so it revoked none. Override: `--allow-mass-revoke` or ALLOW_MASS_REVOKE=true.
    */
   | 'mass-revoke'
+  /**
+   * A fan-out cannot finish within the chain the platform delivers (16 hops of function-caused writes): its list
+   * is kept on the status. `access-sync reconcile` or the scheduled repair resumes it; the message says how far
+   * it got and what each hop managed.
+   */
+  | 'fan-out-hop-limit'
 
 export class SyncError extends Error {
   override readonly name = 'SyncError'

@@ -164,6 +164,32 @@ export const RETRYABLE_REASONS: readonly string[] = ['auth0-unavailable', 'conte
 /** Most invalid policies and failures listed on the status; the counts say how many there were. */
 export const FANOUT_LIST_LIMIT = 20
 
+/**
+ * A chain of function-caused writes stops after this many hops: the 17th is not delivered (`MAX_RECURSION_COUNT`,
+ * @sanity/functions invoke.js). Each fan-out invocation is one hop; its write-back starts the next.
+ */
+export const MAX_CHAIN_HOPS = 16
+
+/**
+ * Which hop of its chain an invocation is, from the lineage the platform runs it with (`<chain id>:<count>`,
+ * X_SANITY_LINEAGE, @sanity/functions `buildLineageToken`); 1 when it starts a chain or there is no lineage.
+ */
+export function chainHop(lineage: string | undefined): number {
+  const parts = lineage?.trim().split(':') ?? []
+  const count = parts.length > 1 ? Number.parseInt(parts.at(-1) ?? '', 10) : Number.NaN
+  return Number.isFinite(count) && count > 0 ? count : 1
+}
+
+/**
+ * An equal share of what is pending over the hops left, this one included: recorded on the status with each hop,
+ * so an operator sees whether the chain keeps pace. A hop does as much as its budget allows (a small list finishes
+ * in one); the alarm is the pace (src/sync/fanout.ts, `chainProblem`).
+ */
+export function hopShare(pending: number, hop: number, maxHops: number = MAX_CHAIN_HOPS): number {
+  const left = Math.max(1, maxHops - hop + 1)
+  return Math.ceil(pending / left)
+}
+
 export type FanOutPhase = 'running' | 'pending' | 'done'
 
 /** How the status reads in the Studio: `running` while an invocation holds the lease, `pending` while work is left. */

@@ -11,8 +11,10 @@ import {
   type FanOutEvent,
   type FanOutKind,
   fanOutPhase,
+  hopShare,
   type InvalidPolicy,
   leaseHolder,
+  MAX_CHAIN_HOPS,
   mergePending,
   orphanedPolicies,
   parseFanOutEvent,
@@ -44,6 +46,11 @@ export interface FanOutOptions {
   readonly now?: () => number
   /** The mass-revoke guard's settings (REVOKE_GUARD_*, ALLOW_MASS_REVOKE); default REVOKE_GUARD_DEFAULTS. */
   readonly revokeGuard?: RevokeGuardSettings | undefined
+  /**
+   * Which hop of its chain this invocation is (`chainHop`); undefined when unknown (no lineage: not on the
+   * platform). With it, a chain that cannot drain within MAX_CHAIN_HOPS fails visibly instead of stopping silently.
+   */
+  readonly hop?: number | undefined
 }
 
 export interface FanOutReport {
@@ -230,7 +237,15 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
     }
   }
 
-  // 3. Write back what is left; bumping `round` starts the next invocation when something is.
+  // 3. The chain: the platform delivers no hop after MAX_CHAIN_HOPS, so a list left at the last hop, or a hop that
+  // finished less than its share of what the hops left must drain, is said loudly (and kept on the status).
+  const left = claimed.pending.length - finished.size
+  const chainError = error
+    ? undefined
+    : chainProblem(event, options.hop, claimed.pending.length, handled, left, stopped)
+  const lastHop = options.hop !== undefined && options.hop >= MAX_CHAIN_HOPS
+
+  // 4. Write back what is left; bumping `round` starts the next invocation when something is.
   const failuresError =
     failures.length > 0
       ? new SyncError(
@@ -259,7 +274,7 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
     }
     const saved = await store.save(event.subjectId, stored._rev, {
       ...counts,
-      round: remaining.length > 0 && !error ? stored.round + 1 : stored.round,
+      round: remaining.length > 0 && !error && !lastHop ? stored.round + 1 : stored.round,
       leaseOwner: '',
       leaseUntil: 0,
       phase: fanOutPhase(remaining.length, undefined, now),
@@ -270,11 +285,17 @@ export async function runFanOut(event: FanOutEvent, deps: FanOutDeps, options: F
         written,
         remaining: remaining.length,
         ...(stopped ? { stopped } : {}),
+        ...(options.hop !== undefined
+          ? { hop: options.hop, maxHops: MAX_CHAIN_HOPS, share: hopShare(claimed.pending.length, options.hop) }
+          : {}),
       },
       ...(remaining.length === 0 ? { finishedAt: new Date(now).toISOString() } : {}),
+      chainStopped:
+        chainError && remaining.length > 0 ? { reason: chainError.reason, message: chainError.message } : null,
     })
     if (saved) break
   }
+  error ??= chainError
   const outcome = error
     ? 'failed'
     : stopped === 'taken-over'
@@ -312,6 +333,34 @@ export async function resumeStalledFanOuts(deps: FanOutDeps, options: FanOutOpti
     if (report.stopped) break
   }
   return reports
+}
+
+/** Why this hop leaves the chain unable to drain, or undefined. `left`: what this run did not finish. */
+function chainProblem(
+  event: FanOutEvent,
+  hop: number | undefined,
+  claimed: number,
+  handled: number,
+  left: number,
+  stopped: FanOutReport['stopped'],
+): SyncError | undefined {
+  if (hop === undefined || left <= 0) return undefined
+  const subject = `The fan-out of ${event.kind} ${event.subjectId}`
+  const resume = `Its list is kept on the status: \`npx access-sync reconcile --env <name>\` or the scheduled repair resumes it.`
+  if (hop >= MAX_CHAIN_HOPS) {
+    return new SyncError(
+      'fan-out-hop-limit',
+      `${subject} stopped at hop ${hop} of ${MAX_CHAIN_HOPS} with ${left} Organization(s) left: the platform delivers no further hop of a chain of function-caused writes. ${resume}`,
+    )
+  }
+  // At this hop's pace, can the hops still delivered finish what is left? The share (what is left over the hops
+  // left) is on the status for the operator; the check is the pace, so one slow hop among fast ones is not an alarm.
+  const hopsAfter = MAX_CHAIN_HOPS - hop
+  if (left <= handled * hopsAfter || (stopped !== 'out-of-time' && stopped !== 'write-budget')) return undefined
+  return new SyncError(
+    'fan-out-hop-limit',
+    `${subject} finished ${handled} Organization(s) at hop ${hop} of ${MAX_CHAIN_HOPS} (its share: ${hopShare(claimed, hop)}): at this pace the ${left} left need more than the ${hopsAfter} hop(s) the platform still delivers. The chain goes on; raise FANOUT_TIME_BUDGET_SECONDS (up to the fan-outs' timeout) or FANOUT_MAX_WRITES. ${resume}`,
+  )
 }
 
 function invalidFields(status: StoredFanOut | null, invalid: readonly InvalidPolicy[]) {

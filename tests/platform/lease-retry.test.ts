@@ -1,7 +1,7 @@
 /**
  * Issue 16, acceptance: "A fan-out invocation killed after its claim and redelivered: the list still drains, before
  * the lease expires." The strict runner (PLATFORM, query lag on) with `redelivery: 'once'` and the blueprint's
- * 120 s timeout scaled down; the first attempt's first Auth0 write never answers, so the timeout kills it holding its
+ * 900 s timeout scaled down; the first attempt's first Auth0 write never answers, so the timeout kills it holding its
  * lease. The redelivery carries the same lineage (one event), recognises the lease as its own and drains the list.
  * Before the fix it deferred to the dead lease and the list waited the whole lease (the budget + 25 s).
  */
@@ -46,8 +46,8 @@ describe('a fan-out killed after its claim and redelivered', () => {
       lake,
       root,
       environments: [{ name: 'production', env, resources: accessSyncResources(env) }],
-      // 120 s × 0.05 = 6 s: long enough for a cold instance's claim on a busy machine, short enough for a test.
-      platform: { queryLag: { ms: 300 }, redelivery: 'once', timeoutScale: 0.05 },
+      // The fan-outs' 900 s timeout scaled to 6 s: long enough for a cold instance's claim on a busy machine.
+      platform: { queryLag: { ms: 300 }, redelivery: 'once', timeoutScale: 6 / 900 },
     })
     const editor = createClient({ ...lake.clientConfig })
     for (const [index, org] of ORGS.entries()) {
