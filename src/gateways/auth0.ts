@@ -519,7 +519,8 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
   }
   const limited = failure.status === 429 ? ' (rate limited)' : ''
   const why =
-    decision.why === 'out-of-time' && failure.hintMs !== undefined
+    // A reset already past (hint 0) is not why the time ran out: the backoff after it was.
+    decision.why === 'out-of-time' && failure.hintMs !== undefined && failure.hintMs > 0
       ? `; it asked to wait ${seconds(failure.hintMs)}, more than this invocation has left`
       : decision.why === 'out-of-time'
         ? '; no time left in this invocation for another attempt'
