@@ -9,6 +9,10 @@
  * write: 5, 25/min). n requests of a class need at least max(0, n − burst) / rate minutes, and the classes run
  * side by side, so the run cannot beat the slowest class: floor = max over classes, in emulated minutes, divided by
  * the time scale for real time. The target is 1.2 × floor.
+ *
+ * Under another plan (`--preset`, or BENCH_PRESET; see BENCH_PRESETS below) the emulator runs that plan's limits and
+ * the floor is computed from them: a tenant-wide bucket meters every request, a plan with no `list` bucket lists on
+ * `read`. BENCH_ORGS sets the size under `npm run bench` (`--orgs` there or here).
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -16,9 +20,14 @@ import process from 'node:process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
+  type Auth0EmulatorOptions,
   type Auth0Organization,
+  type Bucket,
   DEFAULT_CLIENT,
   PROFESSIONAL_RATE_LIMITS,
+  RATE_LIMIT_PRESETS,
+  type RateLimitPreset,
+  type RateLimits,
   startAuth0Emulator,
 } from '../../emulators/auth0.ts'
 import { startContentLakeEmulator } from '../../emulators/content-lake.ts'
@@ -37,6 +46,68 @@ export interface ReconcileBenchParams {
 export const DEFAULT_PARAMS: ReconcileBenchParams = { organizations: 10_000, drift: 0.05, timeScale: 20 }
 /** Issue #7: at most 1.2 × the floor the rate limits impose. */
 const FLOOR_FACTOR_TARGET = 1.2
+
+/**
+ * Which plan's rate limits P2 and P4 run under: `--preset <name>` of `npm run bench` (or `bench:reconcile`), or
+ * BENCH_PRESET. `professional` (the default) is the historical three buckets (PROFESSIONAL_RATE_LIMITS); the others
+ * are the emulator's RATE_LIMIT_PRESETS (a tenant-wide bucket checked first where the plan has one), with
+ * `x-ratelimit-reset` = bucket full and no Retry-After, as Auth0 documents its Management API.
+ */
+export const BENCH_PRESETS = [
+  'professional',
+  'free',
+  'essentials',
+  'enterprise-production',
+  'enterprise-non-production',
+] as const
+export type BenchPreset = (typeof BENCH_PRESETS)[number]
+
+export function isBenchPreset(name: string): name is BenchPreset {
+  return (BENCH_PRESETS as readonly string[]).includes(name)
+}
+
+export function benchPreset(env: NodeJS.ProcessEnv = process.env): BenchPreset {
+  const name = env.BENCH_PRESET?.trim() || 'professional'
+  if (!isBenchPreset(name)) throw new Error(`BENCH_PRESET "${name}": choose from ${BENCH_PRESETS.join(', ')}`)
+  return name
+}
+
+export function presetLimits(preset: BenchPreset): RateLimits {
+  return preset === 'professional' ? PROFESSIONAL_RATE_LIMITS : RATE_LIMIT_PRESETS[preset as RateLimitPreset]
+}
+
+export function presetEmulatorOptions(preset: BenchPreset): Auth0EmulatorOptions {
+  return preset === 'professional'
+    ? { rateLimits: PROFESSIONAL_RATE_LIMITS }
+    : { rateLimitPreset: preset, resetSemantics: 'bucket-full', retryAfter: false }
+}
+
+/** A plan's limits in words, for titles and method lines, e.g. `global 2/2 per s; write 5/25 a min`. */
+export function describeLimits(limits: RateLimits): string {
+  return (Object.entries(limits) as Array<[string, Bucket | false | undefined]>)
+    .filter((entry): entry is [string, Bucket] => Boolean(entry[1]))
+    .map(([name, bucket]) => `${name} ${bucket.capacity} burst/${bucket.refillPerMinute} a min`)
+    .join(', ')
+}
+
+/**
+ * The least time Auth0's limits allow for `n` Organization requests of each class: each bucket (burst b, rate r a
+ * minute) needs max(0, n − b) / r minutes for the requests it meters; buckets run side by side, so the floor is the
+ * slowest. Listing draws on `read` where the plan has no `list` bucket; the tenant-wide bucket (`global`) meters
+ * every one of them. In emulated minutes.
+ */
+export function floorMinutes(limits: RateLimits, n: { list: number; read: number; write: number }): number {
+  const metered: Array<[Bucket | false | undefined, number]> = [
+    [limits.list, limits.list === undefined ? 0 : n.list],
+    [limits.read, n.read + (limits.list === undefined ? n.list : 0)],
+    [limits.write, n.write],
+    [limits.global, n.list + n.read + n.write],
+  ]
+  return Math.max(
+    0,
+    ...metered.map(([bucket, count]) => (bucket ? Math.max(0, count - bucket.capacity) / bucket.refillPerMinute : 0)),
+  )
+}
 
 type Kind = 'in sync' | 'never synced' | 'edited in Auth0' | 'orphan'
 
@@ -146,12 +217,14 @@ function runCli(args: readonly string[], env: Record<string, string>): Promise<C
 }
 
 async function measure(params: ReconcileBenchParams, log: (line: string) => void): Promise<BenchReport> {
+  const preset = benchPreset()
+  const limits = presetLimits(preset)
   const { organizations, policies, drifted } = buildTenant(params)
   const seedStarted = performance.now()
   const [auth0, lake] = await Promise.all([
     startAuth0Emulator({
       organizations,
-      rateLimits: PROFESSIONAL_RATE_LIMITS,
+      ...presetEmulatorOptions(preset),
       timeScale: params.timeScale,
       scaledReset: true,
     }),
@@ -168,7 +241,9 @@ async function measure(params: ReconcileBenchParams, log: (line: string) => void
     AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
   }
   try {
-    log(`P4: ${params.organizations} organizations, ${drifted} drifted, time scale ${params.timeScale}: applying…`)
+    log(
+      `P4 (${preset}): ${params.organizations} organizations, ${drifted} drifted, time scale ${params.timeScale}: applying…`,
+    )
     const applied = await runCli(['reconcile', '--apply', '--json'], env)
     const result = JSON.parse(applied.stdout) as { exitCode: number; summary: Record<string, number> }
     const requests = auth0.requests.filter((request) => request.path.startsWith('/api/v2/organizations'))
@@ -189,13 +264,8 @@ async function measure(params: ReconcileBenchParams, log: (line: string) => void
     }
     const lakeQueries = lake.requests.filter((request) => request.path.includes('/data/query/')).length
 
-    const floorMinutes = Math.max(
-      ...(['list', 'read', 'write'] as const).map((name) => {
-        const { capacity, refillPerMinute } = PROFESSIONAL_RATE_LIMITS[name]
-        return Math.max(0, ok[name] - capacity) / refillPerMinute
-      }),
-    )
-    const floorMs = (floorMinutes * 60_000) / params.timeScale
+    const floor = floorMinutes(limits, ok)
+    const floorMs = (floor * 60_000) / params.timeScale
     const factor = applied.wallMs / floorMs
 
     log('P4: checking that a dry run now finds nothing to do…')
@@ -235,8 +305,8 @@ async function measure(params: ReconcileBenchParams, log: (line: string) => void
       {
         label: 'rate-limit floor',
         values: [
-          `${(floorMs / 1000).toFixed(1)} s real = ${floorMinutes.toFixed(1)} emulated min`,
-          'max over classes of (n − burst) / rate',
+          `${(floorMs / 1000).toFixed(1)} s real = ${floor.toFixed(1)} emulated min`,
+          'max over buckets of (n − burst) / rate',
         ],
       },
       { label: 'wall / floor', values: [factor.toFixed(3), `≤ ${FLOOR_FACTOR_TARGET}`] },
@@ -281,24 +351,41 @@ async function measure(params: ReconcileBenchParams, log: (line: string) => void
           met: applied.code === 0 && after.code === 0,
         },
       ],
-      method: `real CLI child process (--apply --json) against the emulators, Professional limits at time scale ${params.timeScale} with the reset hint scaled too; requests counted at the emulator; floor = max over classes of (n − burst)/rate`,
+      method: `${params.organizations} Organizations; real CLI child process (--apply --json) against the emulators, preset ${preset} (${describeLimits(limits)}) at time scale ${params.timeScale} with the reset hint scaled too; requests counted at the emulator; floor = max over buckets of (n − burst)/rate, the tenant-wide bucket metering every request`,
     }
   } finally {
     await Promise.all([auth0.close(), lake.close()])
   }
 }
 
+/** BENCH_ORGS (or `--orgs` of `bench:reconcile`) sizes the tenant; 10 000 by default. */
+export function benchParams(env: NodeJS.ProcessEnv = process.env): ReconcileBenchParams {
+  const organizations = env.BENCH_ORGS?.trim() ? Number(env.BENCH_ORGS) : DEFAULT_PARAMS.organizations
+  const timeScale = env.BENCH_TIME_SCALE?.trim() ? Number(env.BENCH_TIME_SCALE) : DEFAULT_PARAMS.timeScale
+  return { ...DEFAULT_PARAMS, organizations, timeScale }
+}
+
 export const reconcileBench: Bench = {
   id: 'P4',
-  title: `Reconcile ${DEFAULT_PARAMS.organizations} Organizations and policies, ${DEFAULT_PARAMS.drift * 100} % drift, Professional rate limits`,
-  run: (options: BenchOptions) => measure(DEFAULT_PARAMS, options.log),
+  get title() {
+    const params = benchParams()
+    return `Reconcile ${params.organizations} Organizations and policies, ${params.drift * 100} % drift, ${benchPreset()} rate limits`
+  },
+  run: (options: BenchOptions) => measure(benchParams(), options.log),
 }
 
 if (import.meta.main) {
   await trustEmulatorCertificate()
   const { values } = parseArgs({
-    options: { orgs: { type: 'string' }, drift: { type: 'string' }, 'time-scale': { type: 'string' } },
+    options: {
+      orgs: { type: 'string' },
+      drift: { type: 'string' },
+      'time-scale': { type: 'string' },
+      preset: { type: 'string' },
+    },
   })
+  if (values.preset !== undefined) process.env.BENCH_PRESET = values.preset
+  benchPreset()
   const params: ReconcileBenchParams = {
     organizations: values.orgs ? Number(values.orgs) : DEFAULT_PARAMS.organizations,
     drift: values.drift ? Number(values.drift) : DEFAULT_PARAMS.drift,
