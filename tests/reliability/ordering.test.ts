@@ -3,7 +3,10 @@
  * policies and organizations, with their events delivered late, duplicated, reordered and concurrently (two
  * invocations racing on Auth0's read-then-replace, some while the documents are still changing). After every
  * event has been delivered at least once, Auth0 must hold exactly what the latest published documents imply,
- * and no key the project does not own may be lost. Real SDKs against the emulators.
+ * and no key the project does not own may be lost. Real SDKs against the emulators. One outcome is allowed on the way:
+ * when a sequence deletes every policy, a late event of another policy than the one whose keys an Organization holds
+ * cannot prove the deletion, so the empty-read guard refuses that revoke and the invocation fails visibly; the test
+ * then runs what the refusal names (`reconcile --apply --allow-mass-revoke`) and checks that Auth0 converges.
  *
  * ORDERING_RUNS (default 1000) sets the number of sequences; RACE_RUNS (default 300) how many are replayed with
  * the post-write re-check turned off, to measure how often the race bites without it. The property also runs under
@@ -18,9 +21,10 @@ import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../em
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { projectEvent } from '../../emulators/functions-runtime.ts'
 import { SYNC_FUNCTION } from '../../sanity.blueprint.ts'
+import { REVOKE_GUARD_DEFAULTS } from '../../src/core/revoke-guard.ts'
 import { type Auth0Connection, connectAuth0 } from '../../src/gateways/auth0.ts'
-import { createPolicyStore } from '../../src/gateways/sanity.ts'
-import { syncPolicyEvent } from '../../src/sync.ts'
+import { createPolicyReader, createPolicyStore } from '../../src/gateways/sanity.ts'
+import { reconcileTenant, syncPolicyEvent } from '../../src/sync.ts'
 import { roleDocuments } from '../support/policies.ts'
 import { LIMITS_MATRIX, type LimitsRow, limitsOptions } from './limits.ts'
 
@@ -97,6 +101,8 @@ interface Stats {
   races: number
   resynced: number
   wrong: number
+  /** Sequences that ended with every policy deleted and a revoke the empty-read guard refused, visibly. */
+  refusedOnEmptyRead: number
 }
 
 /**
@@ -132,10 +138,18 @@ async function play(
     if (report.rounds > 1) stats.resynced++
     return report
   }
+  let refused = false
   const deliver = async (data: unknown) => {
     const reports = await Promise.all(redelivery === 'duplicate' ? [invoke(data), invoke(data)] : [invoke(data)])
     for (const report of reports) {
       const error = report.error && redelivery === 'once' ? (await invoke(data)).error : report.error
+      // The guard's designed outcome when the read shows no policy at all and the event does not prove the deletion
+      // (a late event of another policy than the one whose keys the Organization holds): nothing revoked, the
+      // invocation failed visibly. Only legitimate when the dataset really has no published policy left.
+      if (error?.reason === 'untrusted-read' && publishedPolicies() === 0) {
+        refused = true
+        continue
+      }
       if (error) throw error
     }
   }
@@ -196,8 +210,24 @@ async function play(
     auth0.clearFaults()
   }
   stats.runs++
+  if (refused) {
+    // What the refusal's message tells the operator to run: the repair path, with the override.
+    stats.refusedOnEmptyRead++
+    const result = await reconcileTenant(
+      {
+        policies: createPolicyReader(createClient(lake.clientConfig)),
+        organizations: connection.forInvocation(Date.now() + 30_000),
+      },
+      { apply: true, revokeGuard: { settings: { ...REVOKE_GUARD_DEFAULTS, allowMassRevoke: true } } },
+    )
+    if (result.summary.counts.failed > 0)
+      return `the repair with --allow-mass-revoke failed: ${JSON.stringify(result.entries)}`
+  }
   return compare()
 }
+
+const publishedPolicies = () =>
+  lake.documents().filter((doc) => doc._type === 'accessPolicy' && !doc._id.startsWith('drafts.')).length
 
 /** The expected state, restated independently of the planner: the oldest active policy owns each organization. */
 function compare(): string | undefined {
@@ -232,7 +262,7 @@ function compare(): string | undefined {
   return undefined
 }
 
-const emptyStats = (): Stats => ({ runs: 0, deliveries: 0, races: 0, resynced: 0, wrong: 0 })
+const emptyStats = (): Stats => ({ runs: 0, deliveries: 0, races: 0, resynced: 0, wrong: 0, refusedOnEmptyRead: 0 })
 
 // A thousand interleavings take about 25 s on 2 idle cores and more under load; the limit only guards against a hang.
 const GENEROUS_MS = 180_000
@@ -275,7 +305,8 @@ describe.each(LIMITS_MATRIX)('under $name', (row) => {
           { numRuns },
         )
         console.info(`ordering (redelivery ${redelivery}): ${JSON.stringify(stats)}`)
-        expect(stats.races).toBeGreaterThan(stats.runs / 2)
+        // Races do happen: more than one sequence in two on a large sample, at least one on a small one.
+        expect(stats.races).toBeGreaterThan(numRuns >= 50 ? stats.runs / 2 : 0)
       },
     )
 
