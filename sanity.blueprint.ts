@@ -6,6 +6,7 @@ import {
   defineDocumentFunction,
   defineScheduledFunction,
 } from '@sanity/blueprints'
+import { FANOUT_TIMEOUT_SECONDS } from './src/config.ts'
 import { SyncError } from './src/core/errors.ts'
 import { type Env, loadEnvironment } from './src/environment.ts'
 
@@ -43,8 +44,8 @@ export const SYNC_FUNCTION = defineDocumentFunction({
  * document and bumps `round` when it leaves work for the next invocation, which that update starts.
  * The projection carries identifiers only (and a plan's key now and before, so a key change reaches both).
  */
-// The platform's maximum timeout: a chain of fan-out hops stops after 16, so each hop is long (src/fanout-handler.ts).
-const FAN_OUT_SETTINGS = { runtime: 'nodejs24.x', memory: 1, timeout: 900 } as const
+// The platform's maximum timeout: a chain of fan-out hops stops after 16, so each hop is long (src/config.ts).
+const FAN_OUT_SETTINGS = { runtime: 'nodejs24.x', memory: 1, timeout: FANOUT_TIMEOUT_SECONDS } as const
 const CONTINUATION = (kind: 'role' | 'plan') =>
   `(_type == "accessFanOutStatus" && subjectType == "${kind}" && delta::operation() == "update" && count(pending) > 0 && delta::changedAny(round))`
 

@@ -10,7 +10,13 @@ import { parseArgs } from 'node:util'
 import type { BlueprintResource } from '@sanity/blueprints'
 import { accessSyncResources } from '../sanity.blueprint.ts'
 import { buildFunctions } from '../scripts/build-functions.ts'
-import { portableSigningKey, readFanOutMaxWrites, readReconcileConfig } from '../src/config.ts'
+import {
+  portableSigningKey,
+  readFanOutBudgetSeconds,
+  readFanOutMaxWrites,
+  readReconcileConfig,
+  readRepairStepLimit,
+} from '../src/config.ts'
 import {
   type DeclaredFunction,
   type DeployRecord,
@@ -274,6 +280,8 @@ function prepare(name: string | undefined, base: Env, cwd: string): Setup {
   // The reconcile's reader checks the project, the dataset and everything the functions read from Auth0.
   const config = check(() => readReconcileConfig(env, { tokenFromRuntime: true, hint }))
   check(() => readFanOutMaxWrites(env))
+  check(() => readFanOutBudgetSeconds(env))
+  check(() => readRepairStepLimit(env))
   // Already named above when the project or dataset is what is wrong; the blueprint would say it again.
   const scoped = problems.some((problem) => /SANITY_(PROJECT_ID|DATASET)/.test(problem))
   const resources: BlueprintResource[] | undefined = scoped ? undefined : check(() => accessSyncResources(env))

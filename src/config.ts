@@ -372,6 +372,42 @@ export function readSanityClientOptions(options: unknown): SanityClientOptions {
 }
 
 /**
+ * The fan-outs' `timeout` in sanity.blueprint.ts, the platform's maximum: a chain is 16 hops, so a hop must be long
+ * for 5 000 Organizations at 25 writes a minute (README, Reliability, "Fan-out past 16 hops").
+ */
+export const FANOUT_TIMEOUT_SECONDS = 900
+/** Default time for the Auth0 work of one hop: the timeout less a minute for the reads and the status write. */
+export const FANOUT_BUDGET_DEFAULT_SECONDS = FANOUT_TIMEOUT_SECONDS - 60
+
+/**
+ * FANOUT_TIME_BUDGET_SECONDS: how long one fan-out hop may spend on Auth0. Its own setting, not
+ * SYNC_TIME_BUDGET_SECONDS: a fan-out hop is sized to the chain (16 hops), a policy event to one write.
+ */
+export function readFanOutBudgetSeconds(env: Env): number {
+  const problems: string[] = []
+  const value = numberSetting(
+    env,
+    'FANOUT_TIME_BUDGET_SECONDS',
+    FANOUT_BUDGET_DEFAULT_SECONDS,
+    1,
+    FANOUT_BUDGET_DEFAULT_SECONDS,
+    problems,
+  )
+  throwIfAny(problems, FUNCTION_HINT)
+  return value
+}
+
+/** SYNC_REPAIR_STEP_LIMIT: at most this many left-behind policies one sync invocation repairs after its own event. */
+export const REPAIR_STEP_MAX = 50
+
+export function readRepairStepLimit(env: Env): number {
+  const problems: string[] = []
+  const value = numberSetting(env, 'SYNC_REPAIR_STEP_LIMIT', 0, 0, REPAIR_STEP_MAX, problems)
+  throwIfAny(problems, FUNCTION_HINT)
+  return value
+}
+
+/**
  * FANOUT_MAX_WRITES: at most this many Auth0 writes per fan-out invocation (a role or plan edit); the rest is left
  * for the next invocation. Unset: as many as SYNC_TIME_BUDGET_SECONDS and Auth0's rate limits allow.
  */

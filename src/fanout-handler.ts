@@ -9,11 +9,11 @@ import { documentEventHandler } from '@sanity/functions'
 import {
   credentialKey,
   readAuth0Config,
+  readFanOutBudgetSeconds,
   readFanOutMaxWrites,
   readRevokeGuard,
   readSanityClientOptions,
 } from './config.ts'
-import { SyncError } from './core/errors.ts'
 import { chainHop, type FanOutEventData, type FanOutKind, leaseOwnerId } from './core/fanout.ts'
 import { assertDeployedScope } from './core/scope.ts'
 import { type Auth0Connection, connectAuth0 } from './gateways/auth0.ts'
@@ -24,14 +24,6 @@ import { describeFanOut, runFanOutEvent } from './sync/fanout.ts'
 const SANITY_API_VERSION = '2025-05-01'
 /** Time kept for the status write after the last Auth0 write may start. */
 const LEASE_MARGIN_MS = 25_000
-/**
- * The fan-outs' `timeout` in sanity.blueprint.ts (FAN_OUT_SETTINGS), the platform's maximum: a chain is 16 hops, so a
- * hop must be long for 5 000 Organizations at 25 writes a minute (README, Reliability, "Fan-out past 16 hops").
- */
-export const FANOUT_TIMEOUT_SECONDS = 900
-/** Default time for the Auth0 work of one hop: the timeout less a minute for the reads and the status write. */
-export const FANOUT_BUDGET_DEFAULT_SECONDS = FANOUT_TIMEOUT_SECONDS - 60
-
 // Module scope survives between invocations of a warm instance, and so does the SDK's cached Auth0 token.
 let auth0: { key: string; connection: Auth0Connection } | undefined
 
@@ -86,21 +78,4 @@ function eventKey(
   const id = data?._id
   if (typeof id !== 'string' || !lineage?.trim()) return undefined
   return `fan-out-${kind}:${id}:${lineage.trim()}`
-}
-
-/**
- * FANOUT_TIME_BUDGET_SECONDS: how long one fan-out hop may spend on Auth0 (default 840 s). Its own setting, not
- * SYNC_TIME_BUDGET_SECONDS: a fan-out hop is sized to the chain (16 hops), a policy event to one write.
- */
-export function readFanOutBudgetSeconds(env: Readonly<Record<string, string | undefined>>): number {
-  const raw = env.FANOUT_TIME_BUDGET_SECONDS?.trim()
-  if (!raw) return FANOUT_BUDGET_DEFAULT_SECONDS
-  const seconds = Number(raw)
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > FANOUT_BUDGET_DEFAULT_SECONDS) {
-    throw new SyncError(
-      'configuration',
-      `Configuration: FANOUT_TIME_BUDGET_SECONDS is "${raw}": expected seconds above 0 and at most ${FANOUT_BUDGET_DEFAULT_SECONDS} (the fan-outs' ${FANOUT_TIMEOUT_SECONDS} s timeout less a minute for the status write). Unset it for the default.`,
-    )
-  }
-  return seconds
 }

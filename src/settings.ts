@@ -228,6 +228,32 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'at most this many Auth0 writes per fan-out invocation; unset, the time budget decides',
   },
   {
+    name: 'FANOUT_TIME_BUDGET_SECONDS',
+    group: 'functions',
+    secret: false,
+    required: false,
+    default: '840',
+    range: '1–840',
+    entryPoints: [],
+    functions: FAN_OUTS,
+    via: 'env add',
+    meaning:
+      "how long one fan-out hop may spend on Auth0 (the fan-outs run up to the platform's 900 s, so 16 hops hold about 5 500 writes at 25 a minute)",
+  },
+  {
+    name: 'SYNC_REPAIR_STEP_LIMIT',
+    group: 'functions',
+    secret: false,
+    required: false,
+    default: '0 (off)',
+    range: '0–50',
+    entryPoints: [],
+    functions: ['sync-access-policy'],
+    via: 'env add',
+    meaning:
+      'after its own event, a sync invocation repairs up to this many policies whose status is missing or behind (events the platform dropped); off by default',
+  },
+  {
     name: 'REVOKE_GUARD_MAX_PERCENT',
     group: 'guard',
     secret: false,

@@ -1,7 +1,13 @@
 import process from 'node:process'
 import { createClient } from '@sanity/client'
 import { documentEventHandler } from '@sanity/functions'
-import { credentialKey, readAuth0Config, readRevokeGuard, readSanityClientOptions } from '../../src/config.ts'
+import {
+  credentialKey,
+  readAuth0Config,
+  readRepairStepLimit,
+  readRevokeGuard,
+  readSanityClientOptions,
+} from '../../src/config.ts'
 import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
@@ -19,19 +25,6 @@ import { describeReport, type SyncDeps, type SyncReport, syncPolicyEvent } from 
  * backlog exists, up to this many policy syncs more (each a policy query and a read, a write only where Auth0
  * differs, a status write). Off by default until the suites that count requests are checked with it on.
  */
-const REPAIR_STEP_MAX = 50
-function readRepairStepLimit(env: Readonly<Record<string, string | undefined>>): number {
-  const raw = env.SYNC_REPAIR_STEP_LIMIT?.trim()
-  if (!raw) return 0
-  const limit = Number(raw)
-  if (!Number.isInteger(limit) || limit < 0 || limit > REPAIR_STEP_MAX) {
-    throw new SyncError(
-      'configuration',
-      `Configuration: SYNC_REPAIR_STEP_LIMIT is "${raw}": expected a whole number from 0 (off) to ${REPAIR_STEP_MAX}, the policies left behind that one invocation may sync after its own event.`,
-    )
-  }
-  return limit
-}
 /** Concurrent invocations pick at random among this many of the oldest, so they seldom repair the same policy. */
 const REPAIR_STEP_WINDOW = 50
 

@@ -12,8 +12,8 @@ import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../em
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncResources } from '../../sanity.blueprint.ts'
+import { FANOUT_BUDGET_DEFAULT_SECONDS, FANOUT_TIMEOUT_SECONDS } from '../../src/config.ts'
 import { fanOutStatusId, MAX_CHAIN_HOPS } from '../../src/core/fanout.ts'
-import { FANOUT_BUDGET_DEFAULT_SECONDS, FANOUT_TIMEOUT_SECONDS } from '../../src/fanout-handler.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
