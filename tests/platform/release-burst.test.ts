@@ -15,7 +15,13 @@ import { statusDocumentId } from '../../src/status.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
-const COUNT = 250
+/**
+ * The issue's 250 policies against the platform's cap of 200 take about 100 s (250 worker instances), so `npm test`
+ * runs the same proportions smaller: 50 policies, a cap of 40 (10 dropped). `RELEASE_BURST_COUNT=250` runs the
+ * issue's case at the platform's own cap.
+ */
+const COUNT = Number(process.env.RELEASE_BURST_COUNT ?? 50)
+const CAP = (COUNT * 4) / 5
 
 let auth0: Auth0Emulator
 let lake: ContentLakeEmulator
@@ -26,8 +32,8 @@ afterEach(async () => {
   await Promise.all([auth0?.close(), lake?.close()])
 })
 
-describe('a release: 250 policies in one transaction, caps on, no schedule', () => {
-  it('every Organization is right after the repair step, though 50 events were dropped', async () => {
+describe(`a release: ${COUNT} policies in one transaction, caps on (${CAP} per 30 s), no schedule`, () => {
+  it(`every Organization is right after the repair step, though ${COUNT - CAP} events were dropped`, async () => {
     const orgs = Array.from({ length: COUNT }, (_, index) => `org_rel${index}`)
     auth0 = await startAuth0Emulator({
       organizations: orgs.map((id) => ({ id, name: id.replace('_', '-'), metadata: { crm: `${id}-crm` } })),
@@ -47,7 +53,7 @@ describe('a release: 250 policies in one transaction, caps on, no schedule', () 
       lake,
       root,
       environments: [{ name: 'production', env, resources }],
-      platform: { queryLag: { ms: 300 } },
+      platform: { queryLag: { ms: 300 }, caps: { perFunction: CAP, perProject: 4000, windowMs: 30_000 } },
       onDrop: () => {},
     })
     const creates = orgs.map((org, index) => ({
@@ -57,7 +63,7 @@ describe('a release: 250 policies in one transaction, caps on, no schedule', () 
     await runner.settled()
 
     const dropped = runner.dropped.filter(({ functionName }) => functionName === 'sync-access-policy')
-    expect(dropped.map(({ reason }) => reason)).toEqual(Array(COUNT - 200).fill('function-cap'))
+    expect(dropped.map(({ reason }) => reason)).toEqual(Array(COUNT - CAP).fill('function-cap'))
     const wrong = orgs.filter((org, index) => {
       const metadata = auth0.getOrganization(org)?.metadata
       return metadata?.sanityPolicyId !== `policy-rel${index}` || metadata?.crm !== `${org}-crm`
