@@ -11,7 +11,7 @@
  * ORDERING_RUNS (default 1000) sets the number of sequences; RACE_RUNS (default 300) how many are replayed with
  * the post-write re-check turned off, to measure how often the race bites without it. The property also runs under
  * each plan row of ./limits.ts (time-scaled ×30), where invocations race each other for the plan's buckets as well:
- * ORDERING_PLAN_RUNS sequences each (default 50), or a sixth of that with Retry-After, whose whole real seconds time
+ * ORDERING_PLAN_RUNS sequences each (default 20), or a sixth of that with Retry-After, whose whole real seconds time
  * scaling cannot shorten (a sequence then takes about a second).
  */
 import { createClient } from '@sanity/client'
@@ -272,7 +272,7 @@ describe.each(LIMITS_MATRIX)('under $name', (row) => {
   afterAll(async () => {
     await Promise.all([auth0?.close(), lake?.close()])
   })
-  const planRuns = Number(process.env.ORDERING_PLAN_RUNS ?? 50)
+  const planRuns = Number(process.env.ORDERING_PLAN_RUNS ?? 20)
   const runs = !row.preset
     ? Number(process.env.ORDERING_RUNS ?? 1000)
     : row.retryAfter
