@@ -233,7 +233,7 @@ export const SETTINGS: readonly Setting[] = [
     secret: false,
     required: false,
     default: '840',
-    range: '1–840',
+    range: 'seconds, above 0 and at most 840',
     entryPoints: [],
     functions: FAN_OUTS,
     via: 'env add',
