@@ -487,20 +487,8 @@ function explain(error: unknown, failure: Failure, decision: Decision & { retry:
       )
     case 403: {
       const refusal = isTokenRequest(error) ? tokenRefusal(call.domain, tokenErrorDescription(error)) : undefined
-      if (refusal === 'custom-domain') {
-        return new CustomDomainError(
-          'configuration',
-          `Auth0 refused a Management API token (${doing}): ${customDomainFix(call.domain)}`,
-          options,
-        )
-      }
-      if (refusal === 'no-grant') {
-        return new SyncError(
-          'auth0-forbidden',
-          `Auth0 refused a Management API token (${doing}): ${NO_GRANT_FIX}`,
-          options,
-        )
-      }
+      const refused = tokenRefusalError(refusal, call.domain, doing, options)
+      if (refused) return refused
       return new SyncError(
         'auth0-forbidden',
         `Auth0 denied ${doing}: grant the scope ${scope} to the application (Applications > APIs > Auth0 Management API > Machine to Machine Applications)`,
@@ -576,21 +564,8 @@ function explainToken(
     )
   }
   if (failure.status === 403) {
-    const refusal = tokenRefusal(call.domain, said)
-    if (refusal === 'custom-domain') {
-      return new CustomDomainError(
-        'configuration',
-        `Auth0 refused a Management API token (${doing}): ${customDomainFix(call.domain)}`,
-        options,
-      )
-    }
-    if (refusal === 'no-grant') {
-      return new SyncError(
-        'auth0-forbidden',
-        `Auth0 refused a Management API token (${doing}): ${NO_GRANT_FIX}`,
-        options,
-      )
-    }
+    const refused = tokenRefusalError(tokenRefusal(call.domain, said), call.domain, doing, options)
+    if (refused) return refused
     return new SyncError('auth0-credentials', `Auth0 refused a Management API token (${doing})${auth0Said}`, options)
   }
   return new SyncError(
@@ -598,6 +573,23 @@ function explainToken(
     `${endpoint} answered ${failure.status} ${doing}${auth0Said}: check ${credentialSettings(call.credential, SYNC_CREDENTIAL)}`,
     options,
   )
+}
+
+/** The error for a 403 at the token endpoint whose reason is known: a custom domain, or no grant for the API. */
+function tokenRefusalError(
+  refusal: TokenRefusal | undefined,
+  domain: string,
+  doing: string,
+  options: { organizationId?: string | undefined; cause: unknown },
+): SyncError | undefined {
+  if (refusal === 'custom-domain') {
+    const message = `Auth0 refused a Management API token (${doing}): ${customDomainFix(domain)}`
+    return new CustomDomainError('configuration', message, options)
+  }
+  if (refusal === 'no-grant') {
+    return new SyncError('auth0-forbidden', `Auth0 refused a Management API token (${doing}): ${NO_GRANT_FIX}`, options)
+  }
+  return undefined
 }
 
 /** Why Auth0's token endpoint answered 403 (undefined: the error is something else), for the Actions gateway too. */
