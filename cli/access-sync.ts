@@ -12,7 +12,7 @@ interface Command {
   readonly load: () => Promise<{ run(argv: readonly string[]): Promise<number> }>
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = {
+export const COMMANDS: Readonly<Record<string, Command>> = {
   reconcile: {
     summary: 'plan (and with --apply, write) Auth0 from what is published',
     load: () => import('./reconcile.ts'),

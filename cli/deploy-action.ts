@@ -46,6 +46,18 @@ import {
 
 export const ACTION_FILE = new URL('../auth0/actions/access-claims.js', import.meta.url)
 
+/** The command's options, as parsed; exported so a test can hold the docs' flags to them. */
+export const OPTIONS = {
+  'list-versions': { type: 'boolean' },
+  rollback: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'update-secrets': { type: 'boolean' },
+  'wait-seconds': { type: 'string' },
+  name: { type: 'string' },
+  env: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
 export const USAGE = `Usage: access-sync deploy-action [--dry-run] [--update-secrets] [--wait-seconds N] [--name NAME]
        access-sync deploy-action --list-versions | --rollback [N] [--dry-run]
 
@@ -301,16 +313,7 @@ export async function run(
   try {
     ;({ values } = parseArgs({
       args,
-      options: {
-        'list-versions': { type: 'boolean' },
-        rollback: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'update-secrets': { type: 'boolean' },
-        'wait-seconds': { type: 'string' },
-        name: { type: 'string' },
-        env: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
       strict: true,
     }))
   } catch (error) {

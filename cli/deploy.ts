@@ -341,18 +341,16 @@ function exited(result: SanityCliResult, stack?: string): string {
   return `exited ${result.code}${last ? `: ${last}` : ''}${unconfirmed}${missingStack}`
 }
 
+/** The command's options, as parsed; exported so a test can hold the docs' flags to them. */
+export const OPTIONS = {
+  env: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  plan: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      env: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      plan: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values
+  return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS }).values
 }
 
 if (import.meta.main) process.exitCode = await run(process.argv.slice(2))

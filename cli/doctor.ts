@@ -16,6 +16,13 @@ import { formatText, toJson } from '../src/doctor/report.ts'
 import { type Environment, loadEnvironment } from '../src/environment.ts'
 import { ACTION_FILE, readDeployCredentials } from './deploy-action.ts'
 
+/** The command's options, as parsed; exported so a test can hold the docs' flags to them. */
+export const OPTIONS = {
+  env: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
 export const USAGE = `Usage: access-sync doctor [--env <name>] [--json]
 
 Checks, without changing anything, that an environment's settings, Sanity project, Auth0 tenant, functions and
@@ -44,7 +51,7 @@ export async function run(
   try {
     ;({ values } = parseArgs({
       args: [...argv],
-      options: { env: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: OPTIONS,
       strict: true,
     }))
   } catch (error) {

@@ -149,21 +149,19 @@ export async function run(argv: readonly string[], shellEnv: Env = process.env, 
   return code
 }
 
+/** The command's options, as parsed; exported so a test can hold the docs' flags to them. */
+export const OPTIONS = {
+  apply: { type: 'boolean' },
+  json: { type: 'boolean' },
+  org: { type: 'string', multiple: true },
+  policy: { type: 'string', multiple: true },
+  'allow-mass-revoke': { type: 'boolean' },
+  env: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      apply: { type: 'boolean' },
-      json: { type: 'boolean' },
-      org: { type: 'string', multiple: true },
-      policy: { type: 'string', multiple: true },
-      'allow-mass-revoke': { type: 'boolean' },
-      env: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values
+  return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS }).values
 }
 
 const SIGNS: Record<PlanEntry['status'], string> = {
