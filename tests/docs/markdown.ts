@@ -73,6 +73,21 @@ export function codeLines(text: string): { readonly code: string; readonly line:
     .map((line) => ({ code: line.text, line: line.number }))
 }
 
+/** The fenced code blocks, each as its lines (fences left out), in order. */
+export function codeBlocks(text: string): string[][] {
+  const blocks: string[][] = []
+  let current: string[] | undefined
+  for (const line of lines(text)) {
+    const fence = /^\s*(```|~~~)/.test(line.text)
+    if (fence && current === undefined) current = []
+    else if (fence && current !== undefined) {
+      blocks.push(current)
+      current = undefined
+    } else if (current !== undefined) current.push(line.text)
+  }
+  return blocks
+}
+
 /** GitHub's anchor for a heading: its text as rendered, lower-cased, punctuation dropped, spaces as `-`. */
 export function slug(heading: string): string {
   const rendered = heading
