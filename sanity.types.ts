@@ -344,7 +344,7 @@ export type AllSanitySchemaTypes = AccessFanOutStatus | AccessFanOutRun | Access
 
 // Source: ../src/gateways/backlog.ts
 // Variable: BACKLOG_QUERY
-// Query: *[_type == "accessPolicy" && !(_id in path("drafts.**")) && !(_id in path("versions.**")) && _id != $self && defined(auth0OrganizationId) && coalesce(*[_id == "accessPolicySyncStatus." + ^._id][0].policyRevision, "") != _rev] | order(_updatedAt asc) [0...$window]{ _id, _rev, auth0OrganizationId }
+// Query: { "done": *[_type == "accessPolicySyncStatus" && !(outcome == "failed" && reason in $retryable)]{ "key": policyId + "@" + policyRevision }.key }{ "rows": *[_type == "accessPolicy" && !(_id in path("drafts.**")) && !(_id in path("versions.**")) && _id != $self && defined(auth0OrganizationId) && !((_id + "@" + _rev) in ^.done)] | order(_updatedAt asc) [0...$window]{ _id, _rev, auth0OrganizationId } }.rows
 export type BACKLOG_QUERY_RESULT = Array<{
   _id: string;
   _rev: string;
@@ -647,7 +647,7 @@ export type PLAN_KEY_IN_USE_QUERY_RESULT = {
 // Query TypeMap
 declare global {
   interface SanityQueries {
-    "*[_type == \"accessPolicy\" && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\")) && _id != $self && defined(auth0OrganizationId) && coalesce(*[_id == \"accessPolicySyncStatus.\" + ^._id][0].policyRevision, \"\") != _rev] | order(_updatedAt asc) [0...$window]{ _id, _rev, auth0OrganizationId }": | BACKLOG_QUERY_RESULT;
+    "{ \"done\": *[_type == \"accessPolicySyncStatus\" && !(outcome == \"failed\" && reason in $retryable)]{ \"key\": policyId + \"@\" + policyRevision }.key }{ \"rows\": *[_type == \"accessPolicy\" && !(_id in path(\"drafts.**\")) && !(_id in path(\"versions.**\")) && _id != $self && defined(auth0OrganizationId) && !((_id + \"@\" + _rev) in ^.done)] | order(_updatedAt asc) [0...$window]{ _id, _rev, auth0OrganizationId } }.rows": | BACKLOG_QUERY_RESULT;
     "{\n  \"subject\": *[_type == \"role\" && _id == $subjectId][0]{ _id, title },\n  \"policies\": *[$withPolicies && _type == \"accessPolicy\" && status == \"active\" && defined(auth0OrganizationId) && role._ref == $subjectId]{\n    _id, auth0OrganizationId, plan, \"resolves\": defined(role->_id)\n  },\n  \"status\": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }\n}": | ROLE_FANOUT_QUERY_RESULT;
     "{\n  \"subject\": *[_type == \"plan\" && _id == $subjectId][0]{ _id, title },\n  \"policies\": *[$withPolicies && _type == \"accessPolicy\" && status == \"active\" && defined(auth0OrganizationId) && coalesce(plan, \"free\") in $keys]{\n    _id, auth0OrganizationId, plan, \"resolves\": defined(*[_type == \"plan\" && key.current == coalesce(^.plan, \"free\")][0]._id)\n  },\n  \"status\": *[_id == $statusId][0]{ _id, _rev, pending, generation, round, leaseOwner, leaseUntil, startedAt, targeted, written, failedCount, invalidCount, invocations, invalidPolicies, failures }\n}": | PLAN_FANOUT_QUERY_RESULT;
     "*[_type == \"accessFanOutStatus\" && count(pending) > 0 && coalesce(leaseUntil, 0) < $now] | order(_updatedAt asc) [0...20]{ subjectId, subjectType }": | STALLED_FANOUTS_QUERY_RESULT;

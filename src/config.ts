@@ -399,12 +399,19 @@ export function readFanOutBudgetSeconds(env: Env): number {
   return value
 }
 
-/** SYNC_REPAIR_STEP_LIMIT: at most this many left-behind policies one sync invocation repairs after its own event. */
+/**
+ * SYNC_REPAIR_STEP_LIMIT: at most this many left-behind policies one sync invocation repairs after its own event
+ * (src/sync/repair-step.ts); 0 turns the step off. The default is small because during a burst every invocation
+ * finds something behind (its neighbours still in flight) and pays for the whole limit: 3 policy syncs more per
+ * event at most, while a burst's admitted invocations still cover what the caps dropped (a fifth of the events at
+ * the platform's 200 per 30 s: tests/platform/release-burst.test.ts).
+ */
+export const REPAIR_STEP_DEFAULT = 3
 export const REPAIR_STEP_MAX = 50
 
 export function readRepairStepLimit(env: Env): number {
   const problems: string[] = []
-  const value = numberSetting(env, 'SYNC_REPAIR_STEP_LIMIT', 0, 0, REPAIR_STEP_MAX, problems)
+  const value = numberSetting(env, 'SYNC_REPAIR_STEP_LIMIT', REPAIR_STEP_DEFAULT, 0, REPAIR_STEP_MAX, problems)
   throwIfAny(problems, FUNCTION_HINT)
   return value
 }

@@ -245,13 +245,13 @@ export const SETTINGS: readonly Setting[] = [
     group: 'functions',
     secret: false,
     required: false,
-    default: '0 (off)',
-    range: '0–50',
+    default: '3',
+    range: '0–50; 0 turns the step off',
     entryPoints: [],
     functions: ['sync-access-policy'],
     via: 'env add',
     meaning:
-      'after its own event, a sync invocation repairs up to this many policies whose status is missing or behind (events the platform dropped); off by default',
+      'after its own event, a sync invocation repairs up to this many policies whose status is missing, behind or a retryable failure (events the platform dropped, killed or failed), so the default deploy converges without the scheduled repair; one Content Lake query per event when nothing is behind',
   },
   {
     name: 'REVOKE_GUARD_MAX_PERCENT',

@@ -16,28 +16,28 @@ import { readBacklog } from '../../src/gateways/backlog.ts'
 import { createPolicyStore, SANITY_API_VERSION } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
 import { failedBeforeSync, statusReportOf } from '../../src/status.ts'
+import { runRepairStep } from '../../src/sync/repair-step.ts'
 import { describeReport, type SyncDeps, type SyncReport, syncPolicyEvent } from '../../src/sync.ts'
 
 /**
- * The repair step (SYNC_REPAIR_STEP_LIMIT, default 0: off): after its own event, an invocation syncs up to this many
- * policies whose status is missing or behind (their own event was dropped by the invocation caps, failed before
- * recording, or was killed), so a deploy without the scheduled repair converges. Cost per event: one query; when a
- * backlog exists, up to this many policy syncs more (each a policy query and a read, a write only where Auth0
- * differs, a status write). Off by default until the suites that count requests are checked with it on.
+ * The repair step (src/sync/repair-step.ts, SYNC_REPAIR_STEP_LIMIT, default 3): after its own event, an invocation
+ * syncs a few policies whose last sync is missing, behind or a retryable failure, so the default deploy (no schedule)
+ * converges. Concurrent invocations pick at random among the REPAIR_STEP_WINDOW oldest, so they seldom repair the
+ * same policy. It shares the invocation's Auth0 deadline and starts no repair in the second half of the budget.
  */
-/** Concurrent invocations pick at random among this many of the oldest, so they seldom repair the same policy. */
 const REPAIR_STEP_WINDOW = 50
 
 // Module scope survives between invocations of a warm instance, and so does the SDK's cached Auth0 token.
 let auth0: { key: string; connection: Auth0Connection } | undefined
 
-function organizations(): OrganizationsGateway {
+function organizations(started: number): { gateway: OrganizationsGateway; budgetMs: number } {
   const config = readAuth0Config(process.env)
   const key = credentialKey(config)
   if (auth0?.key !== key) auth0 = { key, connection: connectAuth0(config) }
   // A cold instance fetches its token while the policy is queried: one round trip less before the first read.
   auth0.connection.prefetchToken()
-  return auth0.connection.forInvocation(Date.now() + config.budgetSeconds * 1000)
+  const budgetMs = config.budgetSeconds * 1000
+  return { gateway: auth0.connection.forInvocation(started + budgetMs), budgetMs }
 }
 
 export const handler = documentEventHandler<PolicyEventData>(async ({ context, event }) => {
@@ -46,16 +46,22 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   assertDeployedScope(process.env, context)
   const clientOptions = readSanityClientOptions(context.clientOptions)
   const client = createClient({ apiVersion: SANITY_API_VERSION, useCdn: false, ...clientOptions })
+  const started = Date.now()
   let report: SyncReport
+  let deps: SyncDeps
   let repairLimit = 0
+  let budgetMs = 0
   try {
     repairLimit = readRepairStepLimit(process.env)
-    report = await syncPolicyEvent(event.data, {
+    const auth0 = organizations(started)
+    budgetMs = auth0.budgetMs
+    deps = {
       policies: createPolicyStore(client),
-      organizations: organizations(),
+      organizations: auth0.gateway,
       revokeGuard: readRevokeGuard(process.env),
       local: context.local === true,
-    })
+    }
+    report = await syncPolicyEvent(event.data, deps)
   } catch (error) {
     // Settings are read before the sync starts: editors see that failure in the Studio too.
     if (error instanceof SyncError) await recordSyncStatus(client, event.data, failedBeforeSync(event.data, error))
@@ -65,49 +71,18 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   // Never throws: a status that cannot be written is logged, and the invocation's result stays the sync's own.
   const status = statusReportOf(report)
   if (status) await recordSyncStatus(client, event.data, status)
-  if (repairLimit > 0)
-    await repairStep(client, typeof event.data?._id === 'string' ? event.data._id : '', repairLimit, {
-      policies: createPolicyStore(client),
-      organizations: organizations(),
-      revokeGuard: readRevokeGuard(process.env),
-      local: context.local === true,
-    })
+  // Not while Auth0 or the Content Lake is failing this invocation: the step would only add to the outage.
+  if (!report.error?.retryable) {
+    await runRepairStep(
+      {
+        backlog: () =>
+          readBacklog(client, typeof event.data?._id === 'string' ? event.data._id : '', REPAIR_STEP_WINDOW),
+        sync: (data) => syncPolicyEvent(data, deps),
+        record: (data, repaired) => recordSyncStatus(client, data, repaired),
+        statusOf: statusReportOf,
+      },
+      { limit: repairLimit, startBefore: started + budgetMs / 2 },
+    )
+  }
   if (report.error) throw report.error
 })
-
-/** Syncs a few policies left behind (SYNC_REPAIR_STEP_LIMIT); logs what it did, never fails the invocation. */
-async function repairStep(
-  client: ReturnType<typeof createClient>,
-  self: string,
-  limit: number,
-  deps: SyncDeps,
-): Promise<void> {
-  let backlog: Awaited<ReturnType<typeof readBacklog>>
-  try {
-    backlog = await readBacklog(client, self, REPAIR_STEP_WINDOW)
-  } catch (error) {
-    console.log(`repair step: backlog not read (${error instanceof Error ? error.message : String(error)})`)
-    return
-  }
-  if (backlog.length === 0) return
-  const picked = backlog
-    .map((entry) => ({ entry, order: Math.random() }))
-    .sort((a, b) => a.order - b.order)
-    .slice(0, limit)
-  let synced = 0
-  for (const { entry } of picked) {
-    const data = {
-      _id: entry._id,
-      _rev: entry._rev,
-      operation: 'update',
-      auth0OrganizationId: entry.auth0OrganizationId,
-    }
-    const report = await syncPolicyEvent(data, deps)
-    const status = statusReportOf(report)
-    if (status) await recordSyncStatus(client, data, status)
-    if (!report.error) synced++
-    // The invocation's own event comes first: stop at the first sign of a limit or an outage.
-    else if (report.error.retryable) break
-  }
-  console.log(`repair step: ${backlog.length} behind (of the ${REPAIR_STEP_WINDOW} oldest read), ${synced} synced`)
-}

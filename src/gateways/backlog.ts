@@ -1,13 +1,21 @@
 /**
- * The repair step's Content Lake side (functions/sync-access-policy): published policies whose sync status is
- * missing, or records another revision than the one published, i.e. whose own event was dropped (the invocation
- * caps), failed before recording, or was killed. One query; identifiers only.
+ * The repair step's Content Lake side (src/sync/repair-step.ts): published policies whose sync status is missing,
+ * records another revision than the one published (their own event was dropped by the invocation caps, lost, or
+ * killed before recording), or records a failure that running again can fix (RETRYABLE_STATUS_REASONS). One query;
+ * identifiers only.
  */
 import type { SanityClient } from '@sanity/client'
 import { defineQuery } from 'groq'
 
+/** Failures a later attempt can fix with nothing changed (SyncError.retryable): the repair step retries them. */
+export const RETRYABLE_STATUS_REASONS = ['auth0-unavailable', 'content-lake-unavailable'] as const
+
+/**
+ * The policies whose published revision has a settled status (`done`: any outcome but a retryable failure), then the
+ * policies not among them. One pass over the status documents and one over the policies, with no lookup per policy.
+ */
 export const BACKLOG_QUERY = defineQuery(
-  `*[_type == "accessPolicy" && !(_id in path("drafts.**")) && !(_id in path("versions.**")) && _id != $self && defined(auth0OrganizationId) && coalesce(*[_id == "accessPolicySyncStatus." + ^._id][0].policyRevision, "") != _rev] | order(_updatedAt asc) [0...$window]{ _id, _rev, auth0OrganizationId }`,
+  `{ "done": *[_type == "accessPolicySyncStatus" && !(outcome == "failed" && reason in $retryable)]{ "key": policyId + "@" + policyRevision }.key }{ "rows": *[_type == "accessPolicy" && !(_id in path("drafts.**")) && !(_id in path("versions.**")) && _id != $self && defined(auth0OrganizationId) && !((_id + "@" + _rev) in ^.done)] | order(_updatedAt asc) [0...$window]{ _id, _rev, auth0OrganizationId } }.rows`,
 )
 
 export interface BacklogEntry {
@@ -20,7 +28,7 @@ export interface BacklogEntry {
 export async function readBacklog(client: SanityClient, self: string, window: number): Promise<BacklogEntry[]> {
   const rows = await client.fetch(
     BACKLOG_QUERY,
-    { self, window },
+    { self, window, retryable: [...RETRYABLE_STATUS_REASONS] },
     { perspective: 'published', tag: 'auth0-access-sync.repair-step', timeout: 15_000 },
   )
   return (rows ?? []).flatMap((row: { _id?: unknown; _rev?: unknown; auth0OrganizationId?: unknown }) =>
