@@ -470,8 +470,13 @@ function projectInfo(projectId: string): Json {
 export interface StudioApiServer {
   /** What the Studio's `apiHost` is set to, `https://localhost:PORT`; it calls `https://<projectId>.localhost:PORT`. */
   readonly apiHost: string
-  /** The address a browser opens once to accept the self-signed certificate. */
+  /**
+   * The address a browser opens once to accept the self-signed certificate. Once accepted, it sends the browser on
+   * to the Studio (`setStudioUrl`); until the Studio is up, it says so and reloads itself every 2 s.
+   */
   readonly projectUrl: string
+  /** Where `projectUrl` sends the browser: the Studio, once it serves (scripts/dev.ts prints `projectUrl` first). */
+  setStudioUrl(url: string | undefined): void
   close(): Promise<void>
 }
 
@@ -485,10 +490,12 @@ export async function serveStudioApi(lake: ContentLakeEmulator, port = 0): Promi
   const host = `${lake.projectId}.localhost`
   const { cert, key } = await ensureStudioCertificate(['localhost', host])
   const sockets = new Set<Socket>()
+  let studioUrl: string | undefined
   const server = createSecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
     if (req.url === '/' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-      res.end('<!doctype html><title>Content Lake emulator</title><p>Certificate accepted. Go back to the Studio.</p>')
+      const { status, headers, body } = certificatePage(studioUrl)
+      res.writeHead(status, headers)
+      res.end(body)
       return
     }
     lake.serve(req as unknown as IncomingMessage, res as unknown as ServerResponse)
@@ -505,10 +512,42 @@ export async function serveStudioApi(lake: ContentLakeEmulator, port = 0): Promi
   return {
     apiHost: `https://localhost:${actual}`,
     projectUrl: `https://${host}:${actual}/`,
+    setStudioUrl: (url) => {
+      studioUrl = url
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
         for (const socket of sockets) socket.destroy()
       }),
+  }
+}
+
+/**
+ * The page behind the certificate warning, the first address `npm run dev` prints: with the certificate accepted
+ * (the browser got this far), a 303 to the Studio; before the Studio serves, a page that says so and reloads.
+ */
+function certificatePage(studioUrl: string | undefined): {
+  status: number
+  headers: Record<string, string>
+  body: string
+} {
+  const html = (body: string, head = '') =>
+    `<!doctype html><meta charset="utf-8">${head}<title>Content Lake emulator</title>${body}`
+  const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }
+  if (studioUrl) {
+    return {
+      status: 303,
+      headers: { ...headers, location: studioUrl },
+      body: html(`<p>Certificate accepted. On to <a href="${studioUrl}">the Studio</a>.</p>`),
+    }
+  }
+  return {
+    status: 200,
+    headers,
+    body: html(
+      '<p>Certificate accepted. The Studio is still starting: this page reloads until it is up, then opens it.</p>',
+      '<meta http-equiv="refresh" content="2">',
+    ),
   }
 }

@@ -58,6 +58,8 @@ export interface DevStackOptions {
   readonly envDir?: string | false
   /** Every line `sanity dev` prints, and every function invocation. */
   readonly log?: (line: string) => void
+  /** Called once the emulator's HTTPS side listens (before the Studio starts): its certificate page can be opened. */
+  readonly onStudioApi?: (studioApi: StudioApiServer) => void
 }
 
 /** One environment of the dev stack: its dataset, its Auth0 tenant, its settings and where they were written. */
@@ -77,7 +79,10 @@ export interface DevStack {
   readonly environments: readonly DevEnvironment[]
   readonly lake: ContentLakeEmulator
   readonly runner: BlueprintRunner
-  /** The emulator's HTTPS + HTTP/2 side the Studio talks to. */
+  /**
+   * The emulator's HTTPS + HTTP/2 side the Studio talks to. Its `projectUrl` is the address to open first: once the
+   * browser accepts its self-signed certificate, it redirects to the Studio.
+   */
   readonly studioApi: StudioApiServer
   /** http://localhost:PORT, once `sanity dev` answers; undefined without the Studio. */
   readonly studioUrl: string | undefined
@@ -100,6 +105,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   })
   addStudioEndpoints(lake)
   const studioApi = await serveStudioApi(lake, options.studioApiPort)
+  options.onStudioApi?.(studioApi)
   const { certPath } = await ensureTestCertificate()
 
   const environments: DevEnvironment[] = DEV_DATASETS.map((name, index) => {
@@ -150,6 +156,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     try {
       studio = startStudio(port, studioApi.apiHost, options.typegen ?? true, log)
       studioUrl = await waitForStudio(studio, `http://localhost:${port}`)
+      // The certificate page (studioApi.projectUrl, what a browser opens first) now leads on to the Studio.
+      studioApi.setStudioUrl(studioUrl)
     } catch (error) {
       await close()
       throw error

@@ -6,18 +6,27 @@
  * production's; the settings files load with `loadEnvironment`, as every `--env` command reads them.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { get } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@sanity/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DevStack, startDevStack } from '../../emulators/dev-stack.ts'
+import { openFirstLine, readySummary } from '../../scripts/dev.ts'
 import { loadEnvironment } from '../../src/environment.ts'
 
 let stack: DevStack
 let envDir: string
+/** In order: `api` when the HTTPS side's certificate page could be opened, then every line the stack logged. */
+const events: string[] = []
 beforeAll(async () => {
   envDir = mkdtempSync(join(tmpdir(), 'dev-stack-'))
-  stack = await startDevStack({ studio: false, envDir })
+  stack = await startDevStack({
+    studio: false,
+    envDir,
+    onStudioApi: (studioApi) => events.push(`api ${studioApi.projectUrl}`),
+    log: (line) => events.push(line),
+  })
 }, 60_000)
 afterAll(async () => {
   await stack?.close()
@@ -115,5 +124,74 @@ describe('npm run dev: two environments', () => {
     expect(tenant('production').requests).toHaveLength(0)
     expect(tenant('production').getOrganization('org_acme123')?.metadata).toMatchObject({ plan: 'pro' })
     expect(stack.lake.getDocument('policy-acme', 'production')?.plan).toBe('pro')
+  })
+})
+
+/**
+ * GET of the certificate page as a browser that accepted the certificate does it: the printed host
+ * (`local-studio.localhost`, which browsers resolve to this machine) and the certificate `.tls/studio/` holds.
+ */
+function openCertificatePage(url: string): Promise<{ status: number; location: string | undefined; body: string }> {
+  const ca = readFileSync(new URL('../../.tls/studio/cert.pem', import.meta.url), 'utf8')
+  return new Promise((resolve, reject) => {
+    const request = get(
+      url,
+      {
+        ca,
+        lookup: (_host, options, callback) =>
+          options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4),
+      },
+      (response) => {
+        let body = ''
+        response.on('data', (chunk: Buffer) => {
+          body += chunk.toString()
+        })
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, location: response.headers.location, body }),
+        )
+      },
+    )
+    request.on('error', reject)
+  })
+}
+
+describe('npm run dev: the first minute', () => {
+  const studioUrl = 'http://localhost:3333'
+
+  it('the certificate page opens the Studio once it serves, and until then waits for it', async () => {
+    expect(stack.studioApi.projectUrl).toMatch(/^https:\/\/local-studio\.localhost:\d+\/$/)
+    // No Studio yet (this stack starts none): the page says so and reloads itself.
+    const starting = await openCertificatePage(stack.studioApi.projectUrl)
+    expect(starting.status).toBe(200)
+    expect(starting.body).toContain('<meta http-equiv="refresh" content="2">')
+    expect(starting.body).toMatch(/The Studio is still starting/)
+    // What startDevStack does once `sanity dev` answers.
+    stack.studioApi.setStudioUrl(studioUrl)
+    try {
+      const ready = await openCertificatePage(stack.studioApi.projectUrl)
+      expect(ready.status).toBe(303)
+      expect(ready.location).toBe(studioUrl)
+      expect(ready.body).toContain(`<a href="${studioUrl}">`)
+    } finally {
+      stack.studioApi.setStudioUrl(undefined)
+    }
+  })
+
+  it('prints the certificate page first, as soon as it listens, and says why', () => {
+    // Before the Action deploys, the seeding and the Studio: the first line npm run dev prints after "Starting".
+    expect(events[0]).toBe(`api ${stack.studioApi.projectUrl}`)
+    expect(openFirstLine(stack.studioApi.projectUrl)).toMatch(
+      /^Open first: https:\/\/local-studio\.localhost:\d+\/ .*certificate.*opens the Studio/,
+    )
+    const summary = readySummary({ ...stack, studioUrl }, 42)
+    const addresses = summary.match(/https?:\/\/\S+/g) ?? []
+    expect(addresses.slice(0, 2)).toEqual([stack.studioApi.projectUrl, studioUrl])
+    const lines = summary.split('\n')
+    const first = lines.findIndex((line) => line.includes(stack.studioApi.projectUrl))
+    expect(lines[first]).toMatch(
+      /^ {2}Open first: +https:\S+ +\(accept the certificate warning: it then opens the Studio\)$/,
+    )
+    // The lines above it say why: a self-signed certificate, or the Studio's "Network error".
+    expect(lines.slice(0, first).join(' ')).toMatch(/self-signed certificate.*"Network error"/)
   })
 })
