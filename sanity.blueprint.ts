@@ -82,7 +82,7 @@ export const functionSourceDir = (resource: { readonly name: string }): string =
  * Deploy (`sanity blueprints deploy`) and `sanity functions test` both take a function from its `src`. Every
  * function here ships its bundle: one tree-shaken ESM file and a two-line package.json, built from
  * `functionSourceDir`, with nothing for the CLI to install (`autoResolveDeps: false`). Without this the CLI ships
- * the dependency tree instead (30 MB; see README, Performance). A function added to `resources` is bundled too.
+ * the dependency tree instead (30 MB; see docs/performance.md). A function added to `resources` is bundled too.
  */
 export function shipBundles(resources: readonly BlueprintResource[]): BlueprintResource[] {
   return resources.map((resource) =>

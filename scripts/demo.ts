@@ -122,7 +122,7 @@ try {
   console.log(
     `\nAuth0 requests in total: ${count({ path: '/oauth/token' })} token, ${count({ method: 'GET' })} reads, ${count({ method: 'PATCH' })} writes over ${bed.invocations.length + planFunction.invocations.length} invocations.`,
   )
-  console.log('Deploy for real: see "Deploy" in README.md.')
+  console.log('Deploy for real: see docs/deploy.md.')
 } finally {
   await bed.close()
 }

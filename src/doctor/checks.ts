@@ -267,7 +267,7 @@ function sanityPolicies(facts: DoctorFacts): Check {
       'sanity-policies',
       title,
       `reads 0 published policies, and whether Auth0 holds Organizations we wrote is unknown (${marked.kind === 'failed' ? marked.message : marked.why})`,
-      'if this tenant has Organizations synced from Sanity, this read cannot be trusted: see the fix of the empty read in the README',
+      'if this tenant has Organizations synced from Sanity, this read cannot be trusted: see the empty read in docs/deploy.md, "Check an environment"',
     )
   }
   const { marked: ids, listed, complete } = marked.value

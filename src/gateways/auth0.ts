@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-// The narrowest entries: `auth0`'s main entry brings every Management API client (840 kB bundled; see README).
+// The narrowest entries: `auth0`'s main entry brings every Management API client (840 kB bundled; see docs/performance.md).
 import { createManagementAuth, ManagementError } from 'auth0/management'
 import { OrganizationsClient } from 'auth0/organizations'
 import { type Auth0Config, type ClientCredential, credentialSettings, SYNC_CREDENTIAL } from '../config.ts'

@@ -79,7 +79,7 @@ function httpFailure(status: number, said: string, target: LakeTarget): LakeFail
       retryable: false,
       description:
         `HTTP 403 (${said}): the token's role does not allow this on ${project}; give it one that can read ` +
-        'accessPolicy and write accessPolicySyncStatus documents (see README, Studio)',
+        'accessPolicy and write accessPolicySyncStatus documents (see docs/studio.md)',
     }
   }
   if (status === 404) {

@@ -6,7 +6,7 @@ import { ContentTagsInput } from '../components/ContentTagsInput.tsx'
 import { PlanInput } from '../components/PlanInput.tsx'
 import { fieldRule, organizationRule, planRule } from '../validation.ts'
 
-/** The contract of the top-level README ("Data model"): field names are what the function reads. */
+/** The contract of docs/rules.md ("Data model"): field names are what the function reads. */
 export const accessPolicy = defineType({
   name: 'accessPolicy',
   title: 'Access policy',

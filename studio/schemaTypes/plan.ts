@@ -2,7 +2,7 @@ import { defineArrayMember, defineField, defineType } from 'sanity'
 import { entitlementsRule, planKeyRule } from '../validation.ts'
 
 /**
- * A plan (README, "Data model"). A policy's `plan` is a plan's `key.current`; Auth0 gets the key as `plan` and the
+ * A plan (docs/rules.md, "Data model"). A policy's `plan` is a plan's `key.current`; Auth0 gets the key as `plan` and the
  * entitlements as `entitlements`. Editing the key or the entitlements re-syncs every organization on the plan
  * (functions/fan-out-plan); the title and description never leave Sanity.
  */

@@ -234,7 +234,7 @@ describe('access-sync deploy', () => {
 
   it('a failing build stops before anything reaches Sanity', async () => {
     const failed = await deploy([], {}, async () => {
-      throw new Error('fan-out-role: the bundle is over 2097152 bytes; see README, Performance')
+      throw new Error('fan-out-role: the bundle is over 2097152 bytes; see docs/performance.md')
     })
     expect(failed.code).toBe(1)
     expect(failed.stdout).toContain('✗ build the bundles: failed (fan-out-role: the bundle is over')
