@@ -29,8 +29,12 @@ import { type Bench, type BenchReport, kB, median } from './types.ts'
 
 const DEFAULT_RUNS = 21
 const WARM_UP_RUNS = 2
-/** Issue #11: import plus the first invocation within 3× a bare `node -e 0`, measured in the same run. */
-const START_RATIO_TARGET = 3
+/**
+ * Issue 16 restates issue #11's "import plus the first invocation within 3× a bare `node -e 0`" (which nothing that
+ * makes an HTTPS request from a cold Node process could meet): within this factor of the same requests made with
+ * plain `fetch` from a bare Node process, measured in the same run. The ratio to a bare start is still printed.
+ */
+const START_RATIO_TARGET = 1.2
 /**
  * Added by both emulators to every response for one more run of the invocation: the time that adds, in units of
  * this, shows how much of its I/O waits in a row (a network's round trips, which the loopback hides).
@@ -126,7 +130,7 @@ export const coldStart: Bench = {
         label,
         values: [bytes, `${at(name).toFixed(1)} ms`, `${(at(name) / bare).toFixed(2)}×`],
       })
-      const invocationRatio = at('invocation') / bare
+      const invocationRatio = at('invocation') / at('fetchOnly')
       const ownShare = (at('invocation') - at('fetchOnly') + bare) / bare
       const beforeRows = before
         ? [
@@ -169,9 +173,9 @@ export const coldStart: Bench = {
             met: unpackedBytes <= FUNCTION_SIZE_LIMIT,
           },
           {
-            label: 'import + first invocation',
-            measured: `${invocationRatio.toFixed(2)}× bare`,
-            target: `≤ ${START_RATIO_TARGET}× bare`,
+            label: 'import + first invocation against the same requests with plain fetch',
+            measured: `${at('invocation').toFixed(1)}/${at('fetchOnly').toFixed(1)} ms = ${invocationRatio.toFixed(2)}×`,
+            target: `≤ ${START_RATIO_TARGET}×`,
             met: invocationRatio <= START_RATIO_TARGET,
           },
         ],

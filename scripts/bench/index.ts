@@ -5,10 +5,14 @@ import { burstBench } from './burst.ts'
 import { coldStart } from './cold-start.ts'
 import { editorialTrace } from './editorial-trace.ts'
 import { BENCH_PRESETS, type BenchPreset, isBenchPreset, reconcileBench } from './reconcile.ts'
+import { releaseBench } from './release.ts'
 import type { Bench, BenchReport } from './types.ts'
 
-/** In issue order. P4 is the reconcile at scale (also `npm run bench:reconcile`). */
-export const BENCHES: readonly Bench[] = [editorialTrace, burstBench, coldStart, reconcileBench]
+/**
+ * In issue order. P4 is the reconcile at scale (also `npm run bench:reconcile`); P6 the release publish (issue 16).
+ * P1, P2 and P6 run under the platform model (scripts/bench/platform.ts).
+ */
+export const BENCHES: readonly Bench[] = [editorialTrace, burstBench, coldStart, reconcileBench, releaseBench]
 /** The benchmarks that run under a plan's rate limits: `--preset` repeats them per preset (issue 17). */
 const PER_PRESET = new Set(['P2', 'P4'])
 
@@ -21,14 +25,16 @@ const { values, positionals } = parseArgs({
     baseline: { type: 'boolean' },
     preset: { type: 'string', multiple: true },
     orgs: { type: 'string' },
+    'query-lag': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (values.help) {
   console.log(
-    `npm run bench [-- ${BENCHES.map((bench) => bench.id).join(' ')}] [--runs N] [--baseline] [--preset ${BENCH_PRESETS.join('|')}|all ...] [--orgs N]\n` +
+    `npm run bench [-- ${BENCHES.map((bench) => bench.id).join(' ')}] [--runs N] [--baseline] [--preset ${BENCH_PRESETS.join('|')}|all ...] [--orgs N] [--query-lag MS]\n` +
       '  --preset: the plan whose rate limits P2 and P4 run under (repeatable; "all" = each in turn); default professional, or BENCH_PRESET\n' +
-      '  --orgs: the size of P4 (default 10 000), or BENCH_ORGS',
+      '  --orgs: the size of P4 (default 10 000), or BENCH_ORGS\n' +
+      "  --query-lag MS: the Content Lake's query lag P1, P2 and P6 assume (default the strict runner's 1 000), or BENCH_QUERY_LAG_MS",
   )
   process.exit(0)
 }
@@ -46,6 +52,13 @@ if (values.orgs !== undefined) {
     process.exit(2)
   }
   process.env.BENCH_ORGS = values.orgs
+}
+if (values['query-lag'] !== undefined) {
+  if (!(Number.isFinite(Number(values['query-lag'])) && Number(values['query-lag']) >= 0)) {
+    console.error(`--query-lag must be a number of ms, got "${values['query-lag']}"`)
+    process.exit(2)
+  }
+  process.env.BENCH_QUERY_LAG_MS = values['query-lag']
 }
 const runs = values.runs === undefined ? undefined : Number(values.runs)
 if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) {
