@@ -158,7 +158,7 @@ export const burstBench: Bench = {
     for (const latencyMs of LATENCIES) {
       for (const variant of VARIANTS) {
         log(`P2: ${variant.label}, ${latencyMs} ms added to each request`)
-        runs.push(await burst(variant, latencyMs))
+        runs.push(await burst(variant, latencyMs, log))
       }
     }
     const columns = runs.map((run) => `${run.variant.label}, ${run.latencyMs} ms`)
@@ -245,7 +245,8 @@ export const burstBench: Bench = {
   },
 }
 
-async function burst(variant: Variant, latencyMs: number): Promise<BurstRun> {
+async function burst(variant: Variant, latencyMs: number, log: (line: string) => void): Promise<BurstRun> {
+  const began = Date.now()
   const policies = initialPolicies()
   const organizationIds = policies.map((policy) => policy.auth0OrganizationId).filter(isOrganizationId)
   const foreignKeys = (id: string) => ({ crmAccount: `CRM-${id}` })
@@ -267,11 +268,13 @@ async function burst(variant: Variant, latencyMs: number): Promise<BurstRun> {
       await lake.transact(policies.map((policy) => ({ patch: { id: policy._id, set: { title: `${policy.title}.` } } })))
     },
   })
+  log(`P2:   set up in ${((Date.now() - began) / 1000).toFixed(0)} s`)
   try {
     return await measure(
       stack,
       variant,
       latencyMs,
+      log,
       organizationIds,
       policies.map((policy) => policy._id),
     )
@@ -284,6 +287,7 @@ async function measure(
   stack: PlatformStack,
   variant: Variant,
   latencyMs: number,
+  log: (line: string) => void,
   organizationIds: readonly OrganizationId[],
   policyIds: readonly string[],
 ): Promise<BurstRun> {
@@ -298,6 +302,9 @@ async function measure(
     lastPublishAt = Date.now()
   }
   await stack.settled()
+  log(
+    `P2:   last publish ${((lastPublishAt - started) / 1000).toFixed(1)} s after the first (real), settled after ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  )
   const eventCounts = countRequests(stack)
   const eventBilling = stack.billing()
   const invocations = [...stack.runner.invocations]
