@@ -1,10 +1,11 @@
 /**
  * Issue 16, acceptance: "250 policies published in one transaction with the caps on and no schedule: every
  * Organization correct after the repair path, none needing an editor." The strict runner with the platform's caps
- * (200 invocations of a function per 30 s: 50 of the 250 events are dropped) and query lag, the default deploy (no
- * scheduled function). The repair path is the step every sync invocation runs after its own event
- * (functions/sync-access-policy, SYNC_REPAIR_STEP_LIMIT=10; off by default): it syncs a few policies whose status is
- * missing or behind. Fails with the step off: the 50 policies whose events were dropped stay unsynced.
+ * (200 invocations of a function: 50 of the 250 events are dropped) and query lag, the default deploy (no scheduled
+ * function, every setting at its default). The repair path is the step every sync invocation runs after its own
+ * event (src/sync/repair-step.ts, SYNC_REPAIR_STEP_LIMIT, on by default): it syncs a few policies whose status is
+ * missing, behind or a retryable failure. Fails with the step off (SYNC_REPAIR_STEP_LIMIT=0): the 50 policies whose
+ * events were dropped stay unsynced.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
@@ -15,13 +16,15 @@ import { statusDocumentId } from '../../src/status.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
-/**
- * The issue's 250 policies against the platform's cap of 200 take about 100 s (250 worker instances), so `npm test`
- * runs the same proportions smaller: 50 policies, a cap of 40 (10 dropped). `RELEASE_BURST_COUNT=250` runs the
- * issue's case at the platform's own cap.
- */
-const COUNT = Number(process.env.RELEASE_BURST_COUNT ?? 50)
+/** The issue's size at the platform's cap; RELEASE_BURST_COUNT runs another size with the same proportions. */
+const COUNT = Number(process.env.RELEASE_BURST_COUNT ?? 250)
 const CAP = (COUNT * 4) / 5
+/**
+ * The platform's cap counts invocations started in 30 s; the whole burst arrives at once, so only the count matters.
+ * The emulator admits the 250 events one projection at a time, which takes longer than 30 s on a loaded machine: a
+ * window of 10 minutes keeps the cap's effect (CAP of COUNT run, the rest dropped) independent of that speed.
+ */
+const WINDOW_MS = 600_000
 
 let auth0: Auth0Emulator
 let lake: ContentLakeEmulator
@@ -32,7 +35,7 @@ afterEach(async () => {
   await Promise.all([auth0?.close(), lake?.close()])
 })
 
-describe(`a release: ${COUNT} policies in one transaction, caps on (${CAP} per 30 s), no schedule`, () => {
+describe(`a release: ${COUNT} policies in one transaction, caps on (${CAP} of them run), no schedule`, () => {
   it(`every Organization is right after the repair step, though ${COUNT - CAP} events were dropped`, async () => {
     const orgs = Array.from({ length: COUNT }, (_, index) => `org_rel${index}`)
     auth0 = await startAuth0Emulator({
@@ -45,7 +48,7 @@ describe(`a release: ${COUNT} policies in one transaction, caps on (${CAP} per 3
       AUTH0_DOMAIN: auth0.domain,
       AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
       AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
-      SYNC_REPAIR_STEP_LIMIT: '10',
+      ...(process.env.SYNC_REPAIR_STEP_LIMIT ? { SYNC_REPAIR_STEP_LIMIT: process.env.SYNC_REPAIR_STEP_LIMIT } : {}),
     }
     const resources = accessSyncResources(env)
     expect(resources.map(({ type }) => type)).not.toContain('sanity.function.cron')
@@ -53,7 +56,7 @@ describe(`a release: ${COUNT} policies in one transaction, caps on (${CAP} per 3
       lake,
       root,
       environments: [{ name: 'production', env, resources }],
-      platform: { queryLag: { ms: 300 }, caps: { perFunction: CAP, perProject: 4000, windowMs: 30_000 } },
+      platform: { queryLag: { ms: 300 }, caps: { perFunction: CAP, perProject: 4000, windowMs: WINDOW_MS } },
       onDrop: () => {},
     })
     const creates = orgs.map((org, index) => ({
