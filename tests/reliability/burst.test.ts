@@ -174,7 +174,7 @@ describe.each(LIMITS_MATRIX)('under $name', (limits) => {
       ])
     })
 
-    it('an invocation published over before it starts costs one query and one Doc API read: no Auth0 request, no status write', async () => {
+    it("an invocation published over before it starts costs one query and one Doc API read, then the repair step's backlog query: no Auth0 request, no status write", async () => {
       const free = await publish('free')
       await stack.deliver()
       const changes: MutationChange[] = []
@@ -196,7 +196,10 @@ describe.each(LIMITS_MATRIX)('under $name', (limits) => {
       expect(stack.lake.requests.map((request) => request.path)).toEqual([
         expect.stringMatching(/^\/v[\d-]+\/data\/query\//),
         expect.stringMatching(/^\/v[\d-]+\/data\/doc\/[^/]+\/policy-/),
+        // The repair step (on by default, src/sync/repair-step.ts): nothing behind, so one query and nothing else.
+        expect.stringMatching(/^\/v[\d-]+\/data\/query\//),
       ])
+      expect(stack.lake.requests[2]?.query.tag).toBe('auth0-access-sync.repair-step')
       await stack.deliver() // both events, as the runtime delivers them: 'team' hands over again, 'pro' syncs
       expect(recordedAttempts().map(({ revision }) => revision)).toEqual([free, pro])
       expect(stack.metadata(ORG)).toMatchObject({ ...FOREIGN, plan: 'pro' })
