@@ -218,7 +218,9 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
             transition: !after ? 'disappear' : before ? 'update' : 'appear',
             identity: LOCAL_USER.id,
             previousRev: change.before?._rev,
-            resultRev: change.after?._rev,
+            // A deletion carries the transaction as its result revision, as Sanity sends it: the Studio chains
+            // revisions and drops an event whose resultRev is missing, keeping a draft that no longer exists.
+            resultRev: change.after?._rev ?? transactionId,
             timestamp,
             visibility: 'query',
             transactionTotalEvents: matching.length,

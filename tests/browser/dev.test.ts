@@ -148,14 +148,11 @@ async function newPolicy(title: string, organizationId: string): Promise<void> {
 }
 
 /**
- * The editor opens Acme's policy from the list of its current status; ready once its form and its sync badge show
- * (the form of the document open before stays until the Studio has switched panes). `reload`: a full page load of
- * the Studio, not a move inside it (see `discardAcmeDraft` for why it is needed).
+ * The editor opens Acme's policy from the list of its current status, moving inside the Studio; ready once its form
+ * and its sync badge show (the form of the document open before stays until the Studio has switched panes).
  */
-async function openAcme(listedAs: 'active' | 'archived', reload = false): Promise<void> {
-  const path = `/structure/policies;status-${listedAs};policy-acme`
-  if (reload) await page.goto(`${dev.studioUrl}/production${path}`, { waitUntil: 'commit', timeout: 120_000 })
-  else await open(path)
+async function openAcme(listedAs: 'active' | 'archived'): Promise<void> {
+  await open(`/structure/policies;status-${listedAs};policy-acme`)
   await expect.poll(() => field('title').inputValue(), { timeout: 120_000 }).toMatch(/^Acme Corp — /)
   await page.getByText(/^Auth0: /).waitFor()
 }
@@ -164,19 +161,14 @@ async function openAcme(listedAs: 'active' | 'archived', reload = false): Promis
  * The seeded Acme policy has an unpublished draft (someone's Enterprise upgrade, tags `everything`): a publish would
  * publish it too. The editor discards it first (the document's menu, "Discard changes", confirmed), so the archive
  * changes the status alone and the republish brings back what Alice had.
- *
- * Then the editor reloads the Studio. The emulator's listener sends a document's deletion without a `resultRev`
- * (content-lake-studio.ts), and the Studio's listener drops such an event (its chain of revisions does not link), so
- * an open form keeps showing a draft that is gone from the Content Lake: here the discarded one, and after a
- * publish the published draft (a publish deletes it), on which the next edit and publish fail ("An error occurred
- * during publish"). A full load of the Studio reads the documents again; the republish opens the Studio afresh.
+ * No reload after it: the form must drop the discarded draft from the listener's deletion event alone (it did not
+ * while the emulator sent deletions without a `resultRev`, and the next publish failed).
  */
 async function discardAcmeDraft(): Promise<void> {
   await page.getByTestId('action-menu-button').click()
   await page.getByRole('menuitem', { name: 'Discard changes' }).click()
   await page.getByRole('dialog').getByRole('button', { name: 'Discard changes' }).click()
   await page.getByText(/changes has now been discarded/).waitFor()
-  await page.reload({ waitUntil: 'commit', timeout: 120_000 })
   await expect.poll(() => field('title').inputValue(), { timeout: 120_000 }).toBe('Acme Corp — Pro access')
   await page.getByText(/^Auth0: /).waitFor()
 }
@@ -399,7 +391,7 @@ describe('the reference app in Chromium, the editor in the Studio', () => {
 
   it('4. the editor republishes it in the Studio (badge: synced, Auth0 holds the keys again): a grant waits for the refresh; after "Refresh access" Alice sees it again', async () => {
     await appShots.step(page, '4-0-studio-republished', async () => {
-      await openAcme('archived', true)
+      await openAcme('archived')
       await publishStatus('Active: grants access', /^Auth0: synced/)
     })
     const metadata = await organizationMetadata('org_acme123')
