@@ -4,7 +4,7 @@
  * silent for more than HEARTBEAT_MS.
  */
 import type { RetryObserver } from '../src/gateways/auth0.ts'
-import type { Progress } from '../src/sync.ts'
+import type { Progress } from '../src/sync/reconcile.ts'
 
 export const HEARTBEAT_MS = 3_000
 const REDRAW_MS = 250

@@ -16,7 +16,7 @@ import { describeEnvironment, loadEnvironment } from '../src/environment.ts'
 import { connectAuth0 } from '../src/gateways/auth0.ts'
 import { createPolicyReader, sanityClient } from '../src/gateways/sanity.ts'
 import { describeRefusal } from '../src/reconcile-status.ts'
-import { type AppliedEntry, type ReconcileResult, reconcileTenant } from '../src/sync.ts'
+import { type AppliedEntry, type ReconcileResult, reconcileTenant } from '../src/sync/reconcile.ts'
 import { progressReporter } from './progress.ts'
 
 export const USAGE = `Usage: access-sync reconcile [--env <name>] [--apply] [--json] [--org <id>]... [--policy <id>]...

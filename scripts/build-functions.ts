@@ -113,7 +113,9 @@ export async function buildFunctions(): Promise<FunctionBundle[]> {
   const bundles = await Promise.all(functionsToBuild().map(buildFunction))
   for (const bundle of bundles) {
     if (Buffer.byteLength(bundle.code) > FUNCTION_SIZE_LIMIT) {
-      throw new Error(`${bundle.name}: the bundle is over ${FUNCTION_SIZE_LIMIT} bytes; see docs/performance.md, "The artifact: one bundled file"`)
+      throw new Error(
+        `${bundle.name}: the bundle is over ${FUNCTION_SIZE_LIMIT} bytes; see docs/performance.md, "The artifact: one bundled file"`,
+      )
     }
     mkdirSync(bundle.dir, { recursive: true })
     for (const stray of readdirSync(bundle.dir)) {

@@ -7,8 +7,7 @@
 import type { Mutation } from '@sanity/client'
 import type { AccessPolicyReconcileStatus } from '../sanity.types.ts'
 import type { Cursor } from './core/reconcile.ts'
-import type { CheckpointRefusal } from './sync/reconcile.ts'
-import type { ReconcileResult } from './sync.ts'
+import type { CheckpointRefusal, ReconcileResult } from './sync/reconcile.ts'
 
 export const RECONCILE_STATUS_TYPE = 'accessPolicyReconcileStatus'
 export const RECONCILE_STATUS_ID = `${RECONCILE_STATUS_TYPE}.scheduled`

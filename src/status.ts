@@ -11,7 +11,8 @@
 import type { Mutation } from '@sanity/client'
 import type { AccessPolicySyncStatus } from '../sanity.types.ts'
 import type { SyncError } from './core/errors.ts'
-import type { OrganizationResult, PolicyOutcome, SyncReport } from './sync.ts'
+import type { SyncReport } from './sync/event.ts'
+import type { OrganizationResult, PolicyOutcome } from './sync/organization.ts'
 
 export const STATUS_TYPE = 'accessPolicySyncStatus'
 /** Attempts kept in `history`, newest first; enough to see a flapping sync without growing without bound. */

@@ -16,8 +16,8 @@ import { readBacklog } from '../../src/gateways/backlog.ts'
 import { createPolicyStore, SANITY_API_VERSION } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
 import { failedBeforeSync, statusReportOf } from '../../src/status.ts'
+import { describeReport, type SyncDeps, type SyncReport, syncPolicyEvent } from '../../src/sync/event.ts'
 import { runRepairStep } from '../../src/sync/repair-step.ts'
-import { describeReport, type SyncDeps, type SyncReport, syncPolicyEvent } from '../../src/sync.ts'
 
 /**
  * The repair step (src/sync/repair-step.ts, SYNC_REPAIR_STEP_LIMIT, default 3): after its own event, an invocation

@@ -46,7 +46,7 @@ import {
   type OrganizationsGateway,
 } from '../gateways/auth0.ts'
 import type { PolicyReader } from '../gateways/sanity.ts'
-import { type OrganizationResult, reconcileOrganization } from '../sync.ts'
+import { type OrganizationResult, reconcileOrganization } from './organization.ts'
 
 export interface ReconcileDeps {
   readonly policies: PolicyReader

@@ -16,7 +16,7 @@
  * by a later invocation, `access-sync reconcile`, or the scheduled repair where one is deployed.
  */
 import type { StatusReport } from '../status.ts'
-import type { SyncReport } from '../sync.ts'
+import type { SyncReport } from './event.ts'
 
 /** One policy the backlog query returned (src/gateways/backlog.ts). */
 export interface RepairCandidate {

@@ -16,7 +16,7 @@ import { type FailedPolicy, repairFirst } from '../core/reconcile.ts'
 import { REVOKE_GUARD_DEFAULTS, type RevokeGuardSettings } from '../core/revoke-guard.ts'
 import type { RepairStore } from '../gateways/repair-state.ts'
 import { describeRefusal } from '../reconcile-status.ts'
-import { type OrganizationResult, policyOutcome } from '../sync.ts'
+import { type OrganizationResult, policyOutcome } from './organization.ts'
 import { type ReconcileDeps, type ReconcileResult, reconcileTenant } from './reconcile.ts'
 
 export interface RepairOptions {

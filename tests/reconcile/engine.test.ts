@@ -7,7 +7,7 @@ import { createClient } from '@sanity/client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { START } from '../../src/core/reconcile.ts'
 import { createPolicyReader } from '../../src/gateways/sanity.ts'
-import { type ReconcileOptions, reconcileTenant } from '../../src/sync.ts'
+import { type ReconcileOptions, reconcileTenant } from '../../src/sync/reconcile.ts'
 import { organization, policy, startTenant, syncedMetadata, type Tenant } from './support.ts'
 
 let tenant: Tenant | undefined

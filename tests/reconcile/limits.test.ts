@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { formatResult } from '../../cli/reconcile.ts'
-import { reconcileTenant } from '../../src/sync.ts'
+import { reconcileTenant } from '../../src/sync/reconcile.ts'
 import { limitsOptions, PLAN_ROWS } from '../reliability/limits.ts'
 import { organization, policy, startTenant, syncedMetadata, type Tenant } from './support.ts'
 

@@ -10,7 +10,7 @@ import { startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import { handler as scheduledHandler } from '../../functions/reconcile-access/index.ts'
 import { RECONCILE_STATUS_ID } from '../../src/reconcile-status.ts'
-import { reconcileTenant } from '../../src/sync.ts'
+import { reconcileTenant } from '../../src/sync/reconcile.ts'
 import { roleDocuments } from '../support/policies.ts'
 import { organization, policy, startTenant, syncedMetadata, type Tenant } from './support.ts'
 

@@ -15,7 +15,7 @@ import { DEFAULTS } from '../../src/config.ts'
 import { encodeGrant } from '../../src/core/metadata.ts'
 import { connectAuth0 } from '../../src/gateways/auth0.ts'
 import { createPolicyReader } from '../../src/gateways/sanity.ts'
-import type { ReconcileDeps } from '../../src/sync.ts'
+import type { ReconcileDeps } from '../../src/sync/reconcile.ts'
 import { roleDocuments } from '../support/policies.ts'
 
 export interface Tenant {
