@@ -47,9 +47,10 @@ function wrap(text: string, prefix: string): string[] {
 }
 
 export function renderEnvExample(): string {
-  const sections = (Object.keys(GROUPS) as SettingGroup[]).map((group) => {
-    const entries = SETTINGS.filter((entry) => entry.group === group)
-    return [`## ${GROUPS[group]}`, '', ...entries.flatMap((entry) => [...describe(entry), ''])].join('\n')
+  const sections = (Object.keys(GROUPS) as SettingGroup[]).flatMap((group) => {
+    const entries = SETTINGS.filter((entry) => entry.group === group && entry.envFile !== false)
+    if (entries.length === 0) return []
+    return [[`## ${GROUPS[group]}`, '', ...entries.flatMap((entry) => [...describe(entry), ''])].join('\n')]
   })
   return `${HEADER}\n${sections.join('\n')}`
 }
@@ -58,5 +59,5 @@ export const ENV_EXAMPLE = new URL('../.env.example', import.meta.url)
 
 if (import.meta.main) {
   writeFileSync(ENV_EXAMPLE, renderEnvExample())
-  console.log(`wrote ${ENV_EXAMPLE.pathname} (${SETTINGS.length} settings)`)
+  console.log(`wrote ${ENV_EXAMPLE.pathname}`)
 }

@@ -15,11 +15,12 @@ export type EntryPoint =
   | 'doctor'
   | 'example-app'
   | 'reference-app'
+  | 'studio'
 
 /** The functions of functions/<name>; which of them an environment deploys comes from the blueprint. */
 export type FunctionName = 'sync-access-policy' | 'fan-out-role' | 'fan-out-plan' | 'reconcile-access'
 
-export type SettingGroup = 'environment' | 'auth0' | 'functions' | 'guard' | 'repair' | 'action' | 'app'
+export type SettingGroup = 'environment' | 'auth0' | 'functions' | 'guard' | 'repair' | 'action' | 'app' | 'local'
 
 export interface Setting {
   readonly name: string
@@ -41,6 +42,11 @@ export interface Setting {
   readonly meaning: string
   /** A placeholder for `.env.example`. */
   readonly example?: string
+  /**
+   * `false`: not a setting of an environment file (the shell, the Studio's own `.env` or `npm run dev` sets it), so
+   * it is left out of `.env.example`; it is still in the configuration reference.
+   */
+  readonly envFile?: false
 }
 
 const ALL_FUNCTIONS: readonly FunctionName[] = [
@@ -433,6 +439,98 @@ export const SETTINGS: readonly Setting[] = [
     functions: [],
     meaning: 'the port the example app listens on',
   },
+  {
+    name: 'NEXT_PUBLIC_SIGN_IN_ORGANIZATIONS',
+    group: 'app',
+    secret: false,
+    required: false,
+    range: '`org_…=Name` pairs, comma-separated',
+    entryPoints: ['reference-app'],
+    functions: [],
+    meaning: "the Organizations the reference app's sign-in page offers; `npm run dev:app` sets the fixtures' two",
+  },
+  {
+    name: 'ACCESS_SYNC_ENV',
+    group: 'local',
+    secret: false,
+    required: false,
+    range: 'an environment name, or a path with a `/`',
+    entryPoints: ['blueprint', 'deploy', 'reconcile', 'deploy-action', 'doctor'],
+    functions: [],
+    meaning:
+      'which `.env.<name>` to read when there is no `--env`; the blueprint refuses to build without an environment',
+    envFile: false,
+  },
+  {
+    name: 'SANITY_STUDIO_PROJECT_ID',
+    group: 'local',
+    secret: false,
+    required: false,
+    default: 'local-studio',
+    range: 'a project ID',
+    entryPoints: ['studio'],
+    functions: [],
+    meaning: 'the project the Studio and its CLI use; the default only makes local builds and typegen work',
+    envFile: false,
+  },
+  {
+    name: 'SANITY_STUDIO_DATASET',
+    group: 'local',
+    secret: false,
+    required: false,
+    default: 'production',
+    range: 'a dataset name',
+    entryPoints: ['studio'],
+    functions: [],
+    meaning: "the Studio's dataset",
+    envFile: false,
+  },
+  {
+    name: 'SANITY_STUDIO_API_HOST',
+    group: 'local',
+    secret: false,
+    required: false,
+    range: 'a loopback URL',
+    entryPoints: ['studio'],
+    functions: [],
+    meaning: "set by `npm run dev` only: the local emulator's API host; unset, the Studio talks to Sanity",
+    envFile: false,
+  },
+  {
+    name: 'SANITY_STUDIO_DATASETS',
+    group: 'local',
+    secret: false,
+    required: false,
+    range: 'distinct dataset names, comma-separated',
+    entryPoints: ['studio'],
+    functions: [],
+    meaning: 'set by `npm run dev` only, with SANITY_STUDIO_API_HOST: one workspace per dataset (`production,staging`)',
+    envFile: false,
+  },
+  {
+    name: 'SANITY_TYPEGEN',
+    group: 'local',
+    secret: false,
+    required: false,
+    default: 'on',
+    range: '`off`',
+    entryPoints: ['studio'],
+    functions: [],
+    meaning: "`off` skips the typegen `sanity dev` runs while you edit (the Studio's CLI config, studio/sanity.cli.ts)",
+    envFile: false,
+  },
+  {
+    name: 'SANITY_TYPEGEN_OUT_DIR',
+    group: 'local',
+    secret: false,
+    required: false,
+    default: 'the repository',
+    range: 'a folder',
+    entryPoints: ['studio'],
+    functions: [],
+    meaning: 'where that typegen writes `schema.json` and `sanity.types.ts`',
+    envFile: false,
+  },
 ]
 
 /** Headings of `.env.example`, in order: grouped by who reads the settings. */
@@ -444,6 +542,7 @@ export const GROUPS: Readonly<Record<SettingGroup, string>> = {
   repair: 'Scheduled repair (reconcile-access, only with ACCESS_SYNC_SCHEDULE)',
   action: 'Post-login Action (access-sync deploy-action, doctor)',
   app: 'Example apps (examples/app/server.ts; the Next.js reference app, examples/nextjs, also reads .env.local)',
+  local: 'The Studio and the shell (not in an environment file)',
 }
 
 export function setting(name: string): Setting | undefined {
