@@ -9,7 +9,7 @@ import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BlueprintResource } from '@sanity/blueprints'
-import { build } from 'esbuild'
+import { type BuildOptions, build } from 'esbuild'
 import { accessSyncFunctions, FUNCTION_BUNDLES_DIR, functionSourceDir, shipBundles } from '../sanity.blueprint.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -52,34 +52,36 @@ function functionsToBuild(): Array<{ name: string; src: string }> {
   return [...declared, ...undeclared.map((name) => ({ name, src: `./${FUNCTION_BUNDLES_DIR}/${name}` }))]
 }
 
+/** How every function is bundled (and the benchmarks' naive handler, to compare like with like). */
+export const FUNCTION_BUILD_OPTIONS = {
+  absWorkingDir: REPO_ROOT,
+  bundle: true,
+  write: false,
+  metafile: true,
+  format: 'esm',
+  // Deployed functions run on Node 24 (`runtime: 'nodejs24.x'`).
+  target: 'node24',
+  // `neutral` rather than `node`: esbuild always adds the `node` export condition on `node`, and that condition
+  // picks the heavy builds below. Node's own modules stay imports.
+  platform: 'neutral',
+  external: ['node:*', ...builtinModules],
+  mainFields: ['module', 'main'],
+  // `sanity-function`: @sanity/client's own build for Sanity Functions (global fetch). `worker`: get-it's fetch
+  // build; its Node build bundles undici for HTTP_PROXY support (520 kB, ~90 ms at import). `es2015`: rxjs as
+  // ES modules, so esbuild can tree-shake it (its Node build is CommonJS, 150 kB whole).
+  conditions: ['sanity-function', 'worker', 'es2015'],
+  minify: true,
+  legalComments: 'eof',
+  charset: 'utf8',
+  logLevel: 'silent',
+} satisfies BuildOptions
+
 export async function buildFunction(resource: {
   readonly name: string
   readonly src: string
 }): Promise<FunctionBundle> {
   const entry = `${functionSourceDir(resource)}/index.ts`
-  const result = await build({
-    entryPoints: [join(REPO_ROOT, entry)],
-    absWorkingDir: REPO_ROOT,
-    bundle: true,
-    write: false,
-    metafile: true,
-    format: 'esm',
-    // Deployed functions run on Node 24 (`runtime: 'nodejs24.x'`).
-    target: 'node24',
-    // `neutral` rather than `node`: esbuild always adds the `node` export condition on `node`, and that condition
-    // picks the heavy builds below. Node's own modules stay imports.
-    platform: 'neutral',
-    external: ['node:*', ...builtinModules],
-    mainFields: ['module', 'main'],
-    // `sanity-function`: @sanity/client's own build for Sanity Functions (global fetch). `worker`: get-it's fetch
-    // build; its Node build bundles undici for HTTP_PROXY support (520 kB, ~90 ms at import). `es2015`: rxjs as
-    // ES modules, so esbuild can tree-shake it (its Node build is CommonJS, 150 kB whole).
-    conditions: ['sanity-function', 'worker', 'es2015'],
-    minify: true,
-    legalComments: 'eof',
-    charset: 'utf8',
-    logLevel: 'silent',
-  })
+  const result = await build({ ...FUNCTION_BUILD_OPTIONS, entryPoints: [join(REPO_ROOT, entry)] })
   const [file] = result.outputFiles
   if (!file || result.outputFiles.length !== 1) throw new Error(`${resource.name}: esbuild produced no single file`)
   // An ESM bundle cannot `require()`: esbuild would leave a shim that throws at run time. Fail the build instead.

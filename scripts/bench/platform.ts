@@ -18,7 +18,6 @@
  * token, empty cap windows and empty request logs, and every policy in step with Auth0 and with a sync status.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { builtinModules } from 'node:module'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import process from 'node:process'
@@ -49,7 +48,7 @@ import { accessSyncResources, FUNCTION_BUNDLES_DIR, SYNC_FUNCTION } from '../../
 import { isOrganizationId } from '../../src/core/auth0-rules.ts'
 import { planOrganization } from '../../src/core/planner.ts'
 import { createPolicyStore, SANITY_API_VERSION } from '../../src/gateways/sanity.ts'
-import { buildFunctions, REPO_ROOT } from '../build-functions.ts'
+import { buildFunctions, FUNCTION_BUILD_OPTIONS, REPO_ROOT } from '../build-functions.ts'
 import { NAIVE_QUERY, type NaivePolicy, naiveMetadata } from './naive-handler.ts'
 
 /** Which handler a variant runs, and the settings it is deployed with (e.g. SYNC_REPAIR_STEP_LIMIT). */
@@ -82,20 +81,10 @@ function prepareRoots(): Promise<Roots> {
     const base = mkdtempSync(join(tmpdir(), 'access-sync-bench-'))
     writeFileSync(join(base, 'package.json'), '{"type":"module"}\n')
     const naiveBundle = join(base, 'naive-bundle.js')
-    // The guide's handler, bundled with the settings of scripts/build-functions.ts (minus this product's trims).
+    // The guide's handler, bundled as every function is (this product's trims are in its own imports, not here).
     const result = await build({
+      ...FUNCTION_BUILD_OPTIONS,
       entryPoints: [join(REPO_ROOT, 'scripts/bench/naive-handler.ts')],
-      absWorkingDir: REPO_ROOT,
-      bundle: true,
-      write: false,
-      format: 'esm',
-      target: 'node24',
-      platform: 'neutral',
-      external: ['node:*', ...builtinModules],
-      mainFields: ['module', 'main'],
-      conditions: ['sanity-function', 'worker', 'es2015'],
-      minify: true,
-      logLevel: 'silent',
     })
     writeFileSync(naiveBundle, result.outputFiles[0]?.text ?? '')
     // Where the runner looks (blueprint-runner.ts entryPoint): `<root>/<src>/index.js`, the `src` shipped
