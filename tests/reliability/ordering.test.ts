@@ -307,8 +307,10 @@ describe.each(LIMITS_MATRIX)('under $name', (row) => {
           { numRuns },
         )
         console.info(`ordering (redelivery ${redelivery}): ${JSON.stringify(stats)}`)
-        // Races do happen: more than one sequence in two on a large sample, at least one on a small one.
-        expect(stats.races).toBeGreaterThan(numRuns >= 50 ? stats.runs / 2 : 0)
+        expect(stats.runs).toBe(numRuns)
+        // Races do happen: more than one sequence in two. Asserted on the large samples only: a plan row's few
+        // sequences (4 under Retry-After) may draw none, which says nothing about the generator.
+        if (numRuns >= 50) expect(stats.races).toBeGreaterThan(stats.runs / 2)
       },
     )
 
