@@ -218,8 +218,10 @@ export function addStudioEndpoints(lake: ContentLakeEmulator, options: StudioEnd
             transition: !after ? 'disappear' : before ? 'update' : 'appear',
             identity: LOCAL_USER.id,
             previousRev: change.before?._rev,
-            // A deletion carries the transaction as its result revision, as Sanity sends it: the Studio chains
-            // revisions and drops an event whose resultRev is missing, keeping a draft that no longer exists.
+            // A deletion carries the transaction as its result revision too: a document's revision is the ID of
+            // the transaction that wrote it, and Sanity's listener consumers chain events previousRev → resultRev
+            // (sanity-io/mutate, store/listeners/utils/sequentializeListenerEvents; its fixtures build
+            // `transactionId: resultRev`). Without it the Studio drops the deletion and keeps a draft that is gone.
             resultRev: change.after?._rev ?? transactionId,
             timestamp,
             visibility: 'query',
