@@ -416,7 +416,7 @@ export function classify(error: unknown): Failure {
  */
 export function classifyToken(error: unknown, refusal: Headers | undefined): Failure {
   if (error instanceof TokenRequestError) return error.message === 'timeout' ? { kind: 'timeout' } : { kind: 'network' }
-  if (error instanceof ManagementError && error.message === TOKEN_REQUEST_TIMED_OUT) return { kind: 'timeout' }
+  if (error instanceof ManagementError && error.message.startsWith(TOKEN_REQUEST_TIMED_OUT)) return { kind: 'timeout' }
   if (!isTokenRequest(error)) return classify(error)
   const status = (error as ManagementError).statusCode ?? 0
   return { kind: 'status', status, ...waitHint(refusal, Date.now()) }
@@ -611,7 +611,7 @@ function tokenErrorDescription(error: unknown): string | undefined {
 
 /** How the message of auth0 7.1.0's TokenProvider error starts when /oauth/token answers an error (wrapper/token-provider). */
 const TOKEN_REQUEST_FAILED = 'ManagementClient: token request failed'
-/** auth0 7.1.0's TokenProvider error (status 408) when its token request was aborted by a timeout. */
+/** How the message of auth0 7.1.0's TokenProvider error (status 408) starts when its token request was aborted by a timeout (ManagementError appends "Status code: 408"). */
 const TOKEN_REQUEST_TIMED_OUT = 'ManagementClient: token request timed out'
 
 function describeCall(operation: Operation | 'token', organizationId: string): string {

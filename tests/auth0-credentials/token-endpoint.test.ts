@@ -4,13 +4,21 @@
  * when the time runs out the failure says the token endpoint was slow or limiting, never a missing scope. Real SDK,
  * real HTTPS, the emulator's fault injection on /oauth/token; both credentials (a retry signs a new assertion).
  */
+
+import { ManagementError } from 'auth0/management'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type LocalStack, startLocalStack } from '../../emulators/stack.ts'
 import type { Auth0Config } from '../../src/config.ts'
 import type { OrganizationId } from '../../src/core/auth0-rules.ts'
 import { SyncError } from '../../src/core/errors.ts'
-import { connectAuth0, DeadlineError, fetchManagementGrant, type RetryObserver } from '../../src/gateways/auth0.ts'
+import {
+  classifyToken,
+  connectAuth0,
+  DeadlineError,
+  fetchManagementGrant,
+  type RetryObserver,
+} from '../../src/gateways/auth0.ts'
 import { organization } from '../reconcile/support.ts'
 import { policyDocument, roleDocuments } from '../support/policies.ts'
 import { keyOnlySyncClient, rsaKeyPair } from './support.ts'
@@ -166,4 +174,11 @@ describe('the sync function (SYNC_TIME_BUDGET_SECONDS, AUTH0_TIMEOUT_SECONDS)', 
     expect(invocation?.error).toBeUndefined()
     expect(stack.metadata(ORG)).toMatchObject({ plan: 'enterprise' })
   })
+})
+
+it("the SDK's own token timeout (its 408, whose message ManagementError extends with the status) is a timeout, not an answer", () => {
+  // What auth0 7.1.0's TokenProvider throws when its fetch is aborted (wrapper/token-provider), built the same way.
+  const timedOut = new ManagementError({ message: 'ManagementClient: token request timed out', statusCode: 408 })
+  expect(timedOut.message).not.toBe('ManagementClient: token request timed out')
+  expect(classifyToken(timedOut, undefined)).toEqual({ kind: 'timeout' })
 })
