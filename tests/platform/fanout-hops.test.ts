@@ -5,7 +5,8 @@
  * seconds, and the fan-outs' 900 s timeout and their budget shrink by the same factor. The arithmetic (README,
  * Reliability, "Fan-out past 16 hops"): 830 usable s at 25 writes a minute is about 346 writes a hop; 5 000 take 15
  * of the 16 hops. In `npm test` the same sizing runs near the cap (a chain started at hop 12 by a function's
- * write, 4 hops left), done and not done; the full 5 000 runs on demand (minutes).
+ * write, 4 hops left), done and not done; the full 5 000 at this pace runs on demand (minutes). The 5 000 in
+ * `npm test`, each hop given its 350 writes as a write budget, is tests/platform/fanout-scale.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
