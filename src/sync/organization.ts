@@ -107,7 +107,14 @@ export function policyOutcome(
   const plans = results.flatMap((result) => (result.outcome === 'failed' ? [] : [result.plan]))
   if (subject?.status === 'active' && plans.some((plan) => plan.conflicts.includes(policyId))) return 'conflict'
   if (results.some((result) => result.outcome === 'granted')) return 'synced'
-  if (results.some((result) => result.outcome === 'revoked')) return 'revoked'
+  if (results.some((result) => result.outcome === 'revoked')) {
+    // A move whose new Organization already holds the grant (written by another copy of the same event, or by the
+    // run before) and whose old one was revoked just now: the policy still grants, so its status is not `revoked`.
+    const stillGrants =
+      subject?.status === 'active' &&
+      results.some((result) => result.outcome === 'unchanged' && result.plan.owner?.policyId === policyId)
+    return stillGrants ? 'synced' : 'revoked'
+  }
   return 'unchanged'
 }
 
