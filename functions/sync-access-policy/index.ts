@@ -12,7 +12,7 @@ import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
-import { readBacklog } from '../../src/gateways/backlog.ts'
+import { type BacklogEntry, readBacklog } from '../../src/gateways/backlog.ts'
 import { createPolicyStore, SANITY_API_VERSION } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
 import { failedBeforeSync, statusReportOf } from '../../src/status.ts'
@@ -23,7 +23,8 @@ import { runRepairStep } from '../../src/sync/repair-step.ts'
  * The repair step (src/sync/repair-step.ts, SYNC_REPAIR_STEP_LIMIT, default 3): after its own event, an invocation
  * syncs a few policies whose last sync is missing, behind or a retryable failure, so the default deploy (no schedule)
  * converges. Concurrent invocations pick at random among the REPAIR_STEP_WINDOW oldest, so they seldom repair the
- * same policy. It shares the invocation's Auth0 deadline and starts no repair in the second half of the budget.
+ * same policy. It shares the invocation's Auth0 deadline and starts no repair in the second half of the budget. Its
+ * backlog query is sent with the event's own reads, so when nothing is behind the step adds a request but no time.
  */
 const REPAIR_STEP_WINDOW = 50
 
@@ -51,8 +52,14 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   let deps: SyncDeps
   let repairLimit = 0
   let budgetMs = 0
+  let backlog: Promise<BacklogEntry[]> | undefined
   try {
     repairLimit = readRepairStepLimit(process.env)
+    if (repairLimit > 0) {
+      backlog = readBacklog(client, typeof event.data?._id === 'string' ? event.data._id : '', REPAIR_STEP_WINDOW)
+      // Awaited by the step, or not at all when the event failed retryably: never an unhandled rejection.
+      backlog.catch(() => {})
+    }
     const auth0 = organizations(started)
     budgetMs = auth0.budgetMs
     deps = {
@@ -71,12 +78,11 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   // Never throws: a status that cannot be written is logged, and the invocation's result stays the sync's own.
   const status = statusReportOf(report)
   if (status) await recordSyncStatus(client, event.data, status)
-  // Not while Auth0 or the Content Lake is failing this invocation: the step would only add to the outage.
+  // Not while Auth0 or the Content Lake is failing this invocation: its syncs would only add to the outage.
   if (!report.error?.retryable) {
     await runRepairStep(
       {
-        backlog: () =>
-          readBacklog(client, typeof event.data?._id === 'string' ? event.data._id : '', REPAIR_STEP_WINDOW),
+        backlog: () => backlog ?? Promise.resolve([]),
         sync: (data) => syncPolicyEvent(data, deps),
         record: (data, repaired) => recordSyncStatus(client, data, repaired),
         statusOf: statusReportOf,

@@ -97,7 +97,8 @@ describe('the function names the Content Lake failure and its fix', () => {
   })
 
   it('403: the token’s role is not enough, with the role it needs', async () => {
-    lake.injectFault({ path: '/data/query/', status: 403 })
+    // Every query fails alike (the event's and the repair step's backlog query, sent with it).
+    lake.injectFault({ path: '/data/query/', status: 403, times: Number.POSITIVE_INFINITY })
     const { error } = await invoke({})
     expect(error).toMatchObject({ reason: 'content-lake-credentials', retryable: false })
     expect(error.message).toContain('HTTP 403')
@@ -112,7 +113,7 @@ describe('the function names the Content Lake failure and its fix', () => {
   })
 
   it('5xx: the status, the server’s message, and that running it again can help', async () => {
-    lake.injectFault({ path: '/data/query/', status: 500 })
+    lake.injectFault({ path: '/data/query/', status: 500, times: Number.POSITIVE_INFINITY })
     const { error } = await invoke({})
     expect(error).toMatchObject({ reason: 'content-lake-unavailable', retryable: true })
     expect(error.message).toContain('HTTP 500 (Internal Server Error - Injected fault): the Content Lake is failing')
