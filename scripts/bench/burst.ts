@@ -139,6 +139,8 @@ interface BurstRun {
   readonly coldStarts: number
   readonly counts: ReturnType<typeof countRequests>
   readonly writes: number
+  /** This function's writes by what they wrote (undefined for the naive handler, whose writes carry no revision). */
+  readonly writeKinds: WriteKinds | undefined
   readonly writes429: number
   readonly reads429: number
   readonly gbEvents: number
@@ -188,6 +190,9 @@ export const burstBench: Bench = {
         row('Auth0 tokens', (r) => `${r.counts.tokens}`),
         row('Auth0 PATCH written', (r) => `${r.writes}`),
         row('Auth0 GET', (r) => `${r.counts.reads}`),
+        row('  of a revision current when sent / already published over / repeated', (r) =>
+          r.writeKinds ? `${r.writeKinds.current} / ${r.writeKinds.replaced} / ${r.writeKinds.repeated}` : '–',
+        ),
         row('429 on write / on read', (r) => `${r.writes429} / ${r.reads429}`),
         row('Content Lake requests', (r) => `${r.counts.lake}`),
         row('billed GB-s, the burst', (r) => r.gbEvents.toFixed(1)),
@@ -299,6 +304,17 @@ async function measure(
 ): Promise<BurstRun> {
   const before = new Map(organizationIds.map((id) => [id, stack.auth0.getOrganization(id)?.metadata ?? {}]))
   const trace = burstPublishes()
+  // Each policy's revisions as committed (the set-up's first), to tell a write of a revision still current when it
+  // reached Auth0 from one already published over.
+  const commits = new Map<string, { at: number; rev: string }[]>()
+  for (const id of policyIds) {
+    const rev = stack.lake.getDocument(id)?._rev
+    if (typeof rev === 'string') commits.set(id, [{ at: 0, rev }])
+  }
+  const stopRecording = stack.lake.onMutation((change) => {
+    const rev = change.after?._rev
+    if (typeof rev === 'string') commits.get(change.id)?.push({ at: Date.now(), rev })
+  })
   const started = Date.now()
   let lastPublishAt = started
   for (const publish of trace) {
@@ -308,6 +324,7 @@ async function measure(
     lastPublishAt = Date.now()
   }
   await stack.settled()
+  stopRecording()
   log(
     `P2:   last publish ${((lastPublishAt - started) / 1000).toFixed(1)} s after the first (real), settled after ${((Date.now() - started) / 1000).toFixed(0)} s`,
   )
@@ -350,6 +367,7 @@ async function measure(
   const requests = stack.auth0.requests
   const successfulWrites = requests.filter((r) => r.method === 'PATCH' && r.status >= 200 && r.status < 300)
   const lastWriteAt = Math.max(started, ...successfulWrites.map((r) => r.at))
+  const writeKinds = variant.handler === 'product' ? classifyWrites(successfulWrites, commits) : undefined
   const emulatedMinutes = (ms: number) => (ms * TIME_SCALE) / 60_000
   const limits = presetLimits(benchPreset())
   const lastPublishMinutes = emulatedMinutes(lastPublishAt - started)
@@ -365,6 +383,7 @@ async function measure(
     coldStarts,
     counts: eventCounts,
     writes: successfulWrites.length,
+    writeKinds,
     writes429: requests.filter((r) => r.method === 'PATCH' && r.status === 429).length,
     reads429: requests.filter((r) => r.method === 'GET' && r.status === 429).length,
     gbEvents: eventBilling.gbSeconds,
@@ -397,4 +416,34 @@ async function naiveBehindAgainst(
     if (Object.entries(naiveMetadata(policy)).some(([key, value]) => held[key] !== value)) changed.push(id)
   }
   return changed
+}
+
+interface WriteKinds {
+  /** The revision written was the policy's latest committed when the PATCH reached Auth0: needed then. */
+  readonly current: number
+  /** A later revision had been committed before the PATCH arrived: the write acted on a read already behind. */
+  readonly replaced: number
+  /** The Organization already held a successful write of the same revision. */
+  readonly repeated: number
+}
+
+/** Sorts this function's successful PATCHes by the revision each wrote (`sanityPolicyRev`) against the commits. */
+function classifyWrites(
+  writes: readonly { at: number; path: string; body: unknown }[],
+  commits: ReadonlyMap<string, readonly { at: number; rev: string }[]>,
+): WriteKinds {
+  const kinds = { current: 0, replaced: 0, repeated: 0 }
+  const written = new Set<string>()
+  for (const write of [...writes].sort((a, b) => a.at - b.at)) {
+    const metadata = (write.body as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}
+    const policyId = String(metadata.sanityPolicyId ?? '')
+    const rev = String(metadata.sanityPolicyRev ?? '')
+    const key = `${write.path}@${rev}`
+    if (written.has(key)) kinds.repeated++
+    else if ((commits.get(policyId) ?? []).filter((commit) => commit.at <= write.at).at(-1)?.rev === rev)
+      kinds.current++
+    else kinds.replaced++
+    written.add(key)
+  }
+  return kinds
 }
