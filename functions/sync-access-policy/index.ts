@@ -12,7 +12,7 @@ import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
-import { type BacklogEntry, readBacklog } from '../../src/gateways/backlog.ts'
+import { type BacklogEntry, backlogAfterLoad, readBacklog } from '../../src/gateways/backlog.ts'
 import { createPolicyStore, SANITY_API_VERSION } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
 import { failedBeforeSync, statusReportOf } from '../../src/status.ts'
@@ -24,7 +24,8 @@ import { runRepairStep } from '../../src/sync/repair-step.ts'
  * syncs a few policies whose last sync is missing, behind or a retryable failure, so the default deploy (no schedule)
  * converges. Concurrent invocations pick at random among the REPAIR_STEP_WINDOW oldest, so they seldom repair the
  * same policy. It shares the invocation's Auth0 deadline and starts no repair in the second half of the budget. Its
- * backlog query is sent with the event's own reads, so when nothing is behind the step adds a request but no time.
+ * backlog query goes out once the event's own read has caught up, alongside its Auth0 requests and status write:
+ * when nothing is behind the step adds a request, not a round trip in a row.
  */
 const REPAIR_STEP_WINDOW = 50
 
@@ -52,18 +53,20 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   let deps: SyncDeps
   let repairLimit = 0
   let budgetMs = 0
-  let backlog: Promise<BacklogEntry[]> | undefined
+  let backlog: () => Promise<BacklogEntry[]> = async () => []
   try {
     repairLimit = readRepairStepLimit(process.env)
-    if (repairLimit > 0) {
-      backlog = readBacklog(client, typeof event.data?._id === 'string' ? event.data._id : '', REPAIR_STEP_WINDOW)
-      // Awaited by the step, or not at all when the event failed retryably: never an unhandled rejection.
-      backlog.catch(() => {})
-    }
+    const store = createPolicyStore(client)
+    const self = typeof event.data?._id === 'string' ? event.data._id : ''
+    const reads =
+      repairLimit > 0
+        ? backlogAfterLoad(store, () => readBacklog(client, self, REPAIR_STEP_WINDOW))
+        : { store, backlog }
+    backlog = reads.backlog
     const auth0 = organizations(started)
     budgetMs = auth0.budgetMs
     deps = {
-      policies: createPolicyStore(client),
+      policies: reads.store,
       organizations: auth0.gateway,
       revokeGuard: readRevokeGuard(process.env),
       local: context.local === true,
@@ -82,7 +85,7 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   if (!report.error?.retryable) {
     await runRepairStep(
       {
-        backlog: () => backlog ?? Promise.resolve([]),
+        backlog,
         sync: (data) => syncPolicyEvent(data, deps),
         record: (data, repaired) => recordSyncStatus(client, data, repaired),
         statusOf: statusReportOf,

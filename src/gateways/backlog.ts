@@ -6,6 +6,7 @@
  */
 import type { SanityClient } from '@sanity/client'
 import { defineQuery } from 'groq'
+import type { PolicyStore } from './sanity.ts'
 
 /** Failures a later attempt can fix with nothing changed (SyncError.retryable): the repair step retries them. */
 export const RETRYABLE_STATUS_REASONS = ['auth0-unavailable', 'content-lake-unavailable'] as const
@@ -36,4 +37,36 @@ export async function readBacklog(client: SanityClient, self: string, window: nu
       ? [{ _id: row._id, _rev: row._rev, auth0OrganizationId: row.auth0OrganizationId }]
       : [],
   )
+}
+
+/**
+ * The backlog read started as soon as the event's own policy read returns (the first `load`: caught up with the
+ * event's commit), so it runs alongside the event's Auth0 round trips and status write instead of after them. Not
+ * sooner: a query from before the catch-up can predate the statuses the invocations just before this one wrote, and
+ * would have their policies repaired again.
+ */
+export function backlogAfterLoad(
+  store: PolicyStore,
+  read: () => Promise<BacklogEntry[]>,
+): { readonly store: PolicyStore; readonly backlog: () => Promise<BacklogEntry[]> } {
+  let started: Promise<BacklogEntry[]> | undefined
+  const backlog = () => {
+    if (!started) {
+      started = read()
+      // Awaited by the repair step, or never when the event failed retryably: not an unhandled rejection.
+      started.catch(() => {})
+    }
+    return started
+  }
+  return {
+    store: {
+      source: store.source,
+      async load(...args) {
+        const state = await store.load(...args)
+        backlog()
+        return state
+      },
+    },
+    backlog,
+  }
 }
