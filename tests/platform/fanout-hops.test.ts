@@ -9,12 +9,13 @@
  * `npm test`, each hop given its 350 writes as a write budget, is tests/platform/fanout-scale.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type Auth0Emulator, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncResources } from '../../sanity.blueprint.ts'
 import { FANOUT_BUDGET_DEFAULT_SECONDS, FANOUT_TIMEOUT_SECONDS } from '../../src/config.ts'
 import { fanOutStatusId, MAX_CHAIN_HOPS } from '../../src/core/fanout.ts'
+import { functionEnv } from '../support/function-env.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -53,17 +54,12 @@ async function start({ count, scale, budgetSeconds = FANOUT_BUDGET_DEFAULT_SECON
     projectId: 'hopsproj',
     documents: [...roleDocuments(), ...planDocuments(), ...policies],
   })
-  const env = {
-    SANITY_PROJECT_ID: lake.projectId,
-    SANITY_DATASET: lake.dataset,
-    AUTH0_DOMAIN: auth0.domain,
-    AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-    AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
+  const env = functionEnv(lake, auth0, {
     // Everything on the one scale but the time the retry keeps in hand for a request (AUTH0_TIMEOUT_SECONDS, 10 s on
     // the platform, at least 1 s here): a hop keeps the platform's usable time, (budget − 10 s) / scale, plus that 1 s.
     AUTH0_TIMEOUT_SECONDS: '1',
     FANOUT_TIME_BUDGET_SECONDS: String((budgetSeconds - 10) / scale + 1),
-  }
+  })
   const resources = accessSyncResources(env)
   // The default deploy: no scheduled repair.
   expect(resources.map(({ type }) => type)).not.toContain('sanity.function.cron')

@@ -18,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type Auth0Emulator,
   type Auth0Organization,
-  DEFAULT_CLIENT,
   PROFESSIONAL_RATE_LIMITS,
   startAuth0Emulator,
 } from '../../emulators/auth0.ts'
@@ -28,6 +27,7 @@ import { accessSyncResources } from '../../sanity.blueprint.ts'
 import { FANOUT_BUDGET_DEFAULT_SECONDS, FANOUT_TIMEOUT_SECONDS } from '../../src/config.ts'
 import { fanOutStatusId, MAX_CHAIN_HOPS } from '../../src/core/fanout.ts'
 import { encodeGrant } from '../../src/core/metadata.ts'
+import { functionEnv } from '../support/function-env.ts'
 import { planDocuments, roleDocuments } from '../support/policies.ts'
 
 const POLICIES = Number(process.env.FANOUT_SCALE_POLICIES ?? 5000)
@@ -92,15 +92,10 @@ beforeAll(async () => {
   lake = await startContentLakeEmulator({
     documents: [...roleDocuments(), ...planDocuments(), ...renamed.policies, ...control.policies],
   })
-  const env = {
-    SANITY_PROJECT_ID: lake.projectId,
-    SANITY_DATASET: lake.dataset,
-    AUTH0_DOMAIN: auth0.domain,
-    AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-    AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
+  const env = functionEnv(lake, auth0, {
     FANOUT_MAX_WRITES: String(PER_INVOCATION),
     FANOUT_TIME_BUDGET_SECONDS: String(HOP_BUDGET_SECONDS),
-  }
+  })
   const resources = accessSyncResources(env)
   // The default deploy: no scheduled repair.
   expect(resources.map(({ type }) => type)).not.toContain('sanity.function.cron')

@@ -7,11 +7,12 @@
  */
 import { createClient } from '@sanity/client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type Auth0Emulator, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncResources } from '../../sanity.blueprint.ts'
 import { fanOutStatusId } from '../../src/core/fanout.ts'
+import { functionEnv } from '../support/function-env.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -35,13 +36,7 @@ describe('a fan-out killed after its claim and redelivered', () => {
       projectId: 'leaseproj',
       documents: [...roleDocuments(), ...planDocuments()],
     })
-    const env = {
-      SANITY_PROJECT_ID: lake.projectId,
-      SANITY_DATASET: lake.dataset,
-      AUTH0_DOMAIN: auth0.domain,
-      AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-      AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
-    }
+    const env = functionEnv(lake, auth0)
     runner = await startBlueprintRunner({
       lake,
       root,

@@ -7,12 +7,13 @@
  */
 import { createClient } from '@sanity/client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type Auth0Emulator, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, type QueryLag, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncResources } from '../../sanity.blueprint.ts'
 import { fanOutStatusId } from '../../src/core/fanout.ts'
 import { statusDocumentId } from '../../src/status.ts'
+import { functionEnv } from '../support/function-env.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -31,13 +32,7 @@ async function start(queryLag: QueryLag | undefined, redelivery: 'none' | 'dupli
     ],
   })
   lake = await startContentLakeEmulator({ projectId: 'lagproj', documents: [...roleDocuments(), ...planDocuments()] })
-  const env = {
-    SANITY_PROJECT_ID: lake.projectId,
-    SANITY_DATASET: lake.dataset,
-    AUTH0_DOMAIN: auth0.domain,
-    AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-    AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
-  }
+  const env = functionEnv(lake, auth0)
   runner = await startBlueprintRunner({
     lake,
     root,

@@ -8,11 +8,12 @@
  * events were dropped stay unsynced.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type Auth0Emulator, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncResources } from '../../sanity.blueprint.ts'
 import { statusDocumentId } from '../../src/status.ts'
+import { functionEnv } from '../support/function-env.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -42,14 +43,9 @@ describe(`a release: ${COUNT} policies in one transaction, caps on (${CAP} of th
       organizations: orgs.map((id) => ({ id, name: id.replace('_', '-'), metadata: { crm: `${id}-crm` } })),
     })
     lake = await startContentLakeEmulator({ projectId: 'relproj', documents: [...roleDocuments(), ...planDocuments()] })
-    const env = {
-      SANITY_PROJECT_ID: lake.projectId,
-      SANITY_DATASET: lake.dataset,
-      AUTH0_DOMAIN: auth0.domain,
-      AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-      AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
+    const env = functionEnv(lake, auth0, {
       ...(process.env.SYNC_REPAIR_STEP_LIMIT ? { SYNC_REPAIR_STEP_LIMIT: process.env.SYNC_REPAIR_STEP_LIMIT } : {}),
-    }
+    })
     const resources = accessSyncResources(env)
     expect(resources.map(({ type }) => type)).not.toContain('sanity.function.cron')
     runner = await startBlueprintRunner({

@@ -11,12 +11,13 @@
  */
 import { createClient } from '@sanity/client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
+import { type Auth0Emulator, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, LENIENT, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncResources } from '../../sanity.blueprint.ts'
 import { REPAIR_STEP_DEFAULT } from '../../src/config.ts'
 import { statusDocumentId } from '../../src/status.ts'
+import { functionEnv } from '../support/function-env.ts'
 import { planDocuments, policyDocument, roleDocuments } from '../support/policies.ts'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -39,14 +40,9 @@ async function start(limit?: string, queryLag?: { ms: number }) {
     organizations: ORGS.map((id) => ({ id, name: id.replace('_', '-'), metadata: { crm: `${id}-crm` } })),
   })
   lake = await startContentLakeEmulator({ projectId: 'repproj', documents: [...roleDocuments(), ...planDocuments()] })
-  const env = {
-    SANITY_PROJECT_ID: lake.projectId,
-    SANITY_DATASET: lake.dataset,
-    AUTH0_DOMAIN: auth0.domain,
-    AUTH0_CLIENT_ID: DEFAULT_CLIENT.clientId,
-    AUTH0_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
+  const env = functionEnv(lake, auth0, {
     ...(limit === undefined ? {} : { SYNC_REPAIR_STEP_LIMIT: limit }),
-  }
+  })
   runner = await startBlueprintRunner({
     lake,
     root,
