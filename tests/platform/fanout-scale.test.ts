@@ -15,20 +15,15 @@
 import { fileURLToPath } from 'node:url'
 import { createClient } from '@sanity/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type Auth0Emulator,
-  type Auth0Organization,
-  PROFESSIONAL_RATE_LIMITS,
-  startAuth0Emulator,
-} from '../../emulators/auth0.ts'
+import { type Auth0Emulator, PROFESSIONAL_RATE_LIMITS, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { type BlueprintRunner, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { accessSyncResources } from '../../sanity.blueprint.ts'
 import { FANOUT_BUDGET_DEFAULT_SECONDS, FANOUT_TIMEOUT_SECONDS } from '../../src/config.ts'
 import { fanOutStatusId, MAX_CHAIN_HOPS } from '../../src/core/fanout.ts'
-import { encodeGrant } from '../../src/core/metadata.ts'
 import { functionEnv } from '../support/function-env.ts'
 import { planDocuments, roleDocuments } from '../support/policies.ts'
+import { syncedTenant } from '../support/synced-tenant.ts'
 
 const POLICIES = Number(process.env.FANOUT_SCALE_POLICIES ?? 5000)
 const TIME_SCALE = Number(process.env.FANOUT_TIME_SCALE ?? 1200)
@@ -39,50 +34,14 @@ const PER_INVOCATION =
 /** Real seconds a hop may take for its writes (the CPU they cost does not shrink with the clock), and its timeout. */
 const HOP_BUDGET_SECONDS = 90
 const CONTROL = 50
-const UPDATED_AT = '2026-03-01T00:00:00Z'
-const PRO = planDocuments().find((plan) => plan._id === 'plan-pro')?.entitlements as string[]
 
 let auth0: Auth0Emulator
 let lake: ContentLakeEmulator
 let runner: BlueprintRunner
 
-function tenant(count: number, prefix: string, role: { id: string; slug: string }) {
-  const organizations: Auth0Organization[] = []
-  const policies: Array<{ _id: string; _type: string; [key: string]: unknown }> = []
-  for (let i = 0; i < count; i++) {
-    const n = String(i).padStart(5, '0')
-    const id = `org_${prefix}${n}`
-    const policyId = `policy-${prefix}${n}`
-    policies.push({
-      _id: policyId,
-      _type: 'accessPolicy',
-      _rev: `${policyId}-r1`,
-      _createdAt: '2026-01-01T00:00:00Z',
-      _updatedAt: UPDATED_AT,
-      title: policyId,
-      auth0OrganizationId: id,
-      plan: 'pro',
-      allowedContentTags: ['docs'],
-      role: { _type: 'reference', _ref: role.id },
-      status: 'active',
-    })
-    const grant = encodeGrant({
-      policyId,
-      rev: `${policyId}-r1`,
-      updatedAt: UPDATED_AT,
-      plan: 'pro',
-      role: role.slug,
-      contentTags: ['docs'],
-      entitlements: PRO,
-    })
-    organizations.push({ id, name: id.replace('_', '-'), metadata: { crmAccount: `CRM-${n}`, ...grant } })
-  }
-  return { organizations, policies }
-}
-
 beforeAll(async () => {
-  const renamed = tenant(POLICIES, 'f', { id: 'role-editor', slug: 'editor' })
-  const control = tenant(CONTROL, 'v', { id: 'role-viewer', slug: 'viewer' })
+  const renamed = syncedTenant(POLICIES, 'f', { id: 'role-editor', slug: 'editor' })
+  const control = syncedTenant(CONTROL, 'v', { id: 'role-viewer', slug: 'viewer' })
   auth0 = await startAuth0Emulator({
     organizations: [...renamed.organizations, ...control.organizations],
     rateLimits: PROFESSIONAL_RATE_LIMITS,

@@ -18,28 +18,21 @@ import { fileURLToPath } from 'node:url'
 import { createClient } from '@sanity/client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { run } from '../../cli/deploy-action.ts'
-import {
-  type Auth0Emulator,
-  type Auth0Organization,
-  DEFAULT_CLIENT,
-  startAuth0Emulator,
-} from '../../emulators/auth0.ts'
+import { type Auth0Emulator, DEFAULT_CLIENT, startAuth0Emulator } from '../../emulators/auth0.ts'
 import { DEPLOY_CLIENT } from '../../emulators/auth0-actions.ts'
 import { type BlueprintRunner, LENIENT, startBlueprintRunner } from '../../emulators/blueprint-runner.ts'
 import { type ContentLakeEmulator, startContentLakeEmulator } from '../../emulators/content-lake.ts'
 import { blueprintFor } from '../../sanity.blueprint.ts'
 import { ACTION_NAME } from '../../src/core/action-deploy.ts'
 import { fanOutStatusId } from '../../src/core/fanout.ts'
-import { encodeGrant } from '../../src/core/metadata.ts'
 import { planDocuments, roleDocuments } from '../support/policies.ts'
+import { syncedTenant } from '../support/synced-tenant.ts'
 import { LIMITS_MATRIX, limitsOptions } from './limits.ts'
 
 const ORGANIZATIONS = 12
 const PER_INVOCATION = 5
 const FANOUT_TIME_SCALE = 30
 const DEPLOY_TIME_SCALE = 4
-const UPDATED_AT = '2026-03-01T00:00:00Z'
-const PRO = planDocuments().find((plan) => plan._id === 'plan-pro')?.entitlements as string[]
 const noop = 'exports.onExecutePostLogin = async (event, api) => {}'
 
 let auth0: Auth0Emulator | undefined
@@ -53,39 +46,7 @@ afterEach(async () => {
 })
 
 /** 12 Organizations synced to policies on role-editor, each with a key of its own. */
-function tenant() {
-  const organizations: Auth0Organization[] = []
-  const policies: Array<{ _id: string; _type: string; [key: string]: unknown }> = []
-  for (let i = 0; i < ORGANIZATIONS; i++) {
-    const n = String(i).padStart(3, '0')
-    const id = `org_p${n}`
-    const policyId = `policy-p${n}`
-    policies.push({
-      _id: policyId,
-      _type: 'accessPolicy',
-      _rev: `${policyId}-r1`,
-      _createdAt: '2026-01-01T00:00:00Z',
-      _updatedAt: UPDATED_AT,
-      title: policyId,
-      auth0OrganizationId: id,
-      plan: 'pro',
-      allowedContentTags: ['docs'],
-      role: { _type: 'reference', _ref: 'role-editor' },
-      status: 'active',
-    })
-    const grant = encodeGrant({
-      policyId,
-      rev: `${policyId}-r1`,
-      updatedAt: UPDATED_AT,
-      plan: 'pro',
-      role: 'editor',
-      contentTags: ['docs'],
-      entitlements: PRO,
-    })
-    organizations.push({ id, name: id.replace('_', '-'), metadata: { crmAccount: `CRM-${n}`, ...grant } })
-  }
-  return { organizations, policies }
-}
+const tenant = () => syncedTenant(ORGANIZATIONS, 'p', { id: 'role-editor', slug: 'editor' }, 3)
 
 describe.each(LIMITS_MATRIX)('under $name', (row) => {
   it('the fan-out writes each Organization once and drains its list over several invocations, none failing', async () => {
