@@ -12,7 +12,7 @@ import { SyncError } from '../../src/core/errors.ts'
 import type { PolicyEventData } from '../../src/core/event.ts'
 import { assertDeployedScope } from '../../src/core/scope.ts'
 import { type Auth0Connection, connectAuth0, type OrganizationsGateway } from '../../src/gateways/auth0.ts'
-import { type BacklogEntry, backlogAfterLoad, readBacklog } from '../../src/gateways/backlog.ts'
+import { backlogAfterLoad, readBacklog } from '../../src/gateways/backlog.ts'
 import { createPolicyStore, SANITY_API_VERSION } from '../../src/gateways/sanity.ts'
 import { recordSyncStatus } from '../../src/gateways/status.ts'
 import { failedBeforeSync, statusReportOf } from '../../src/status.ts'
@@ -53,20 +53,16 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   let deps: SyncDeps
   let repairLimit = 0
   let budgetMs = 0
-  let backlog: () => Promise<BacklogEntry[]> = async () => []
+  const store = createPolicyStore(client)
+  const self = typeof event.data?._id === 'string' ? event.data._id : ''
+  const reads = backlogAfterLoad(store, () => readBacklog(client, self, REPAIR_STEP_WINDOW))
   try {
     repairLimit = readRepairStepLimit(process.env)
-    const store = createPolicyStore(client)
-    const self = typeof event.data?._id === 'string' ? event.data._id : ''
-    const reads =
-      repairLimit > 0
-        ? backlogAfterLoad(store, () => readBacklog(client, self, REPAIR_STEP_WINDOW))
-        : { store, backlog }
-    backlog = reads.backlog
     const auth0 = organizations(started)
     budgetMs = auth0.budgetMs
     deps = {
-      policies: reads.store,
+      // With the step off, the plain store: no backlog query at all.
+      policies: repairLimit > 0 ? reads.store : store,
       organizations: auth0.gateway,
       revokeGuard: readRevokeGuard(process.env),
       local: context.local === true,
@@ -85,7 +81,7 @@ export const handler = documentEventHandler<PolicyEventData>(async ({ context, e
   if (!report.error?.retryable) {
     await runRepairStep(
       {
-        backlog,
+        backlog: reads.backlog,
         sync: (data) => syncPolicyEvent(data, deps),
         record: (data, repaired) => recordSyncStatus(client, data, repaired),
         statusOf: statusReportOf,
